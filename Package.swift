@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// OpenIEC — an open Identity Edge Controller. Keep this buildable by Swift 6.0:
+// the arm64 gateway build uses Debian 13's swiftlang 6.0.3.
+import PackageDescription
+
+/// One settings list for every Swift target (STYLE habit 13).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "OpenIEC",
+    products: [
+        .executable(name: "iecutil", targets: ["iecutil"]),
+        .library(name: "IECCrypto", targets: ["IECCrypto"]),
+        .library(name: "JOSE", targets: ["JOSE"]),
+    ],
+    targets: [
+        // C libraries: one system-library target each, imported by exactly one Swift module.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Wrappers: the only importers of their C libraries.
+        .target(name: "IECCrypto", dependencies: ["COpenSSL", "CSodium"], swiftSettings: swiftSettings),
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+
+        // Pure modules.
+        .target(name: "IECJSON", swiftSettings: swiftSettings),
+        .target(name: "JOSE", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+
+        // Commands, then thin executables.
+        .target(
+            name: "IECUtilCommands",
+            dependencies: ["IECCrypto", "JOSE", "IECJSON", "HTTPClient"],
+            swiftSettings: swiftSettings),
+        .executableTarget(name: "iecutil", dependencies: ["IECUtilCommands"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "IECJSONTests", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECCryptoTests", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECJSON", "HTTPClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
+    ]
+)

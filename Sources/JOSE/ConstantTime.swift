@@ -1,0 +1,3 @@
+internal import IECCrypto
+
+func constantTimeEquals(_ a: String, _ b: String) -> Bool { ConstantTime.equals(a, b) }

@@ -1,0 +1,4 @@
+import Glibc
+import IECUtilCommands
+
+exit(IECUtil.run(Array(CommandLine.arguments.dropFirst()), console: TerminalConsole()))
