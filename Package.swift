@@ -37,10 +37,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(name: "iecutil", dependencies: ["IECUtilCommands"], swiftSettings: swiftSettings),
 
+        .target(name: "IECTestSupport", dependencies: ["IECJSON"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IECJSONTests", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "IECCryptoTests", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECJSON", "HTTPClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECCryptoTests", dependencies: ["IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
     ]
 )

@@ -123,6 +123,7 @@ public enum JWS {
     public static func verify(_ token: String, keys: JWSVerificationKeys, maxBytes: Int = defaultMaxBytes) throws -> VerifiedJWS {
         let jws = try decode(token, maxBytes: maxBytes)
         let algorithm = try jws.algorithm()
+        guard !jws.signature.isEmpty else { throw JOSEError(.malformed, "the JWS has no signature") }
         let keyID = jws.header["kid"]?.stringValue
         let valid: Bool
         switch (algorithm, keys) {
