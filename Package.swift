@@ -21,14 +21,20 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Wrappers: the only importers of their C libraries.
         .target(name: "IECCrypto", dependencies: ["COpenSSL", "CSodium"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
+        .target(name: "StoreSQLite", dependencies: ["CSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
 
         // Pure modules.
         .target(name: "IECJSON", swiftSettings: swiftSettings),
+        .target(name: "IECLog", swiftSettings: swiftSettings),
         .target(name: "JOSE", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "Store", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
 
         // Commands, then thin executables.
         .target(
@@ -42,6 +48,9 @@ let package = Package(
         .testTarget(name: "IECCryptoTests", dependencies: ["IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
+        .target(name: "StoreConformance", dependencies: ["Store", "IECJSON"], path: "Tests/StoreConformance", swiftSettings: swiftSettings),
+        .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
     ]
 )
