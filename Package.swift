@@ -33,8 +33,10 @@ let package = Package(
         // Pure modules.
         .target(name: "IECJSON", swiftSettings: swiftSettings),
         .target(name: "IECLog", swiftSettings: swiftSettings),
+        .target(name: "IECConfig", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
         .target(name: "JOSE", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "OAuth2", dependencies: ["Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
 
         // Commands, then thin executables.
         .target(

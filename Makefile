@@ -1,0 +1,53 @@
+# OpenIEC — the two set-up commands of README.md are `make demo` and `make test`;
+# both run the bootstrap first (scripts/bootstrap.sh: Debian packages, Swift
+# check, Python venv). Run them as root from the clone.
+#
+#   make bootstrap   install what the build and the tests need (idempotent)
+#   make build       swift build (debug)
+#   make test        swift build --build-tests, swift test, then the Python interop suite
+#                    (tests/interop); ends with one summary line
+#   make demo        release build of iecutil, then a short walkthrough in run/demo/
+#   make demo-stop   stop whatever `make demo` left running
+#   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
+#   make distclean   clean, and remove .venv too
+#
+# SCRATCH=/some/dir passes --scratch-path to every swift command, to build
+# outside .build (e.g. next to an IDE that holds the .build lock).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A swift.org toolchain unpacked into /opt/swift is used when none is on PATH.
+export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/bin)
+
+SCRATCH ?=
+export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
+
+.PHONY: help bootstrap build test demo demo-stop clean distclean
+
+help:
+	@sed -n 's/^#   make /make /p' Makefile
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+build: bootstrap
+	swift build $(SWIFT_FLAGS)
+
+test: bootstrap
+	@scripts/test.sh
+
+demo: bootstrap
+	@echo "== building iecutil (release) =="
+	swift build $(SWIFT_FLAGS) -c release --product iecutil
+	@scripts/demo.sh "$$(swift build $(SWIFT_FLAGS) -c release --show-bin-path)/iecutil"
+
+demo-stop:
+	@scripts/demo.sh --stop
+
+clean: demo-stop
+	rm -rf .build run tests/artifacts .pytest_cache
+	find tests -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf .venv
