@@ -13,6 +13,7 @@ let package = Package(
     name: "OpenIEC",
     products: [
         .executable(name: "iecutil", targets: ["iecutil"]),
+        .executable(name: "iec-am", targets: ["iec-am"]),
         .library(name: "IECCrypto", targets: ["IECCrypto"]),
         .library(name: "JOSE", targets: ["JOSE"]),
     ],
@@ -34,25 +35,35 @@ let package = Package(
         .target(name: "IECJSON", swiftSettings: swiftSettings),
         .target(name: "IECLog", swiftSettings: swiftSettings),
         .target(name: "IECConfig", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "IECCLI", swiftSettings: swiftSettings),
         .target(name: "JOSE", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
         .target(name: "OAuth2", dependencies: ["Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
 
+        // Compositions.
+        .target(
+            name: "IECAM",
+            dependencies: ["HTTPServer", "OAuth2", "Store", "StoreSQLite", "JOSE", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECCLI"],
+            swiftSettings: swiftSettings),
+
         // Commands, then thin executables.
         .target(
             name: "IECUtilCommands",
-            dependencies: ["IECCrypto", "JOSE", "IECJSON", "HTTPClient"],
+            dependencies: ["IECCLI", "IECCrypto", "JOSE", "IECJSON", "HTTPClient"],
             swiftSettings: swiftSettings),
-        .executableTarget(name: "iecutil", dependencies: ["IECUtilCommands"], swiftSettings: swiftSettings),
+        .executableTarget(name: "iecutil", dependencies: ["IECUtilCommands", "IECCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "iec-am", dependencies: ["IECAM", "IECCLI"], swiftSettings: swiftSettings),
 
         .target(name: "IECTestSupport", dependencies: ["IECJSON"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IECJSONTests", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "IECCryptoTests", dependencies: ["IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECCLI", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
         .target(name: "StoreConformance", dependencies: ["Store", "IECJSON"], path: "Tests/StoreConformance", swiftSettings: swiftSettings),
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2", "IECAM", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECAMTests", dependencies: ["IECAM", "IECConfig", "IECJSON", "HTTPClient"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,3 +1,4 @@
+public import IECCLI
 /// `iecutil`: the install-time utility of the gateway and the SDK.
 public enum IECUtil {
     static let usage = """

@@ -1,3 +1,4 @@
+internal import IECCLI
 internal import IECCrypto
 internal import IECJSON
 internal import JOSE

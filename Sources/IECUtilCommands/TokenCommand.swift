@@ -1,3 +1,4 @@
+internal import IECCLI
 internal import HTTPClient
 internal import IECCrypto
 internal import IECJSON

@@ -88,6 +88,8 @@ public protocol Store: Sendable {
     /// Adds one to the counter `key` in the fixed window starting at
     /// `windowStart` and returns the new count; for rate limits.
     func incrementCounter(key: String, windowStart: Timestamp, expiresAt: Timestamp) throws -> Int
+    /// The current count of `key` in the window starting at `windowStart` (0 when none).
+    func counter(key: String, windowStart: Timestamp) throws -> Int
     /// Removes expired single-use values, counters, sessions, device codes,
     /// revocations and refresh tokens; returns how many records went.
     @discardableResult
@@ -100,3 +102,4 @@ public protocol Store: Sendable {
     /// Newest first, at most `limit`, optionally before a sequence number.
     func recentAudit(realm: String, limit: Int, before: Int64?) throws -> [AuditEvent]
 }
+

@@ -2,6 +2,7 @@ import Foundation
 import IECCrypto
 import IECJSON
 import IECTestSupport
+import IECCLI
 import IECUtilCommands
 import JOSE
 import XCTest

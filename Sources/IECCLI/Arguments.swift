@@ -17,16 +17,16 @@ public struct CommandFailure: Error, Sendable, CustomStringConvertible {
 /// Options are spelled `--name value`, `--name=value` or, as the original
 /// iecutil did, `-name value`. Every option a command accepts is declared;
 /// anything else is a usage error naming it.
-struct ParsedArguments {
-    private(set) var values: [String: [String]] = [:]
-    private(set) var flags: Set<String> = []
-    private(set) var positionals: [String] = []
-    private(set) var wantsHelp = false
+public struct ParsedArguments {
+    public private(set) var values: [String: [String]] = [:]
+    public private(set) var flags: Set<String> = []
+    public private(set) var positionals: [String] = []
+    public private(set) var wantsHelp = false
 
     /// - Parameters:
     ///   - valued: options that take a value.
     ///   - flags: options that take none.
-    init(_ arguments: some Sequence<String>, valued: Set<String>, flags knownFlags: Set<String> = []) throws {
+    public init(_ arguments: some Sequence<String>, valued: Set<String>, flags knownFlags: Set<String> = []) throws {
         var iterator = arguments.makeIterator()
         var onlyPositionals = false
         while let argument = iterator.next() {
@@ -60,16 +60,16 @@ struct ParsedArguments {
         }
     }
 
-    func value(_ name: String) throws -> String? {
+    public func value(_ name: String) throws -> String? {
         guard let all = values[name] else { return nil }
         guard all.count == 1 else { throw UsageError("option --\(name) is given more than once") }
         return all[0]
     }
 
-    func required(_ name: String) throws -> String {
+    public func required(_ name: String) throws -> String {
         guard let value = try value(name) else { throw UsageError("option --\(name) is required") }
         return value
     }
 
-    func has(_ flag: String) -> Bool { flags.contains(flag) }
+    public func has(_ flag: String) -> Bool { flags.contains(flag) }
 }

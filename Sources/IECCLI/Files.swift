@@ -2,11 +2,11 @@ internal import Glibc
 
 /// File access for commands, through one funnel so that errors read the same
 /// everywhere and secret files are always written the same careful way.
-enum Files {
+public enum Files {
     /// Most we read from any input file: keys, JWKS and tokens are small.
-    static let maxInputBytes = 1 << 20
+    public static let maxInputBytes = 1 << 20
 
-    static func read(_ path: String, limit: Int = maxInputBytes) throws -> [UInt8] {
+    public static func read(_ path: String, limit: Int = maxInputBytes) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw CommandFailure("cannot read \(path): \(errorText())") }
         defer { close(descriptor) }
@@ -24,7 +24,7 @@ enum Files {
         }
     }
 
-    static func readText(_ path: String) throws -> String {
+    public static func readText(_ path: String) throws -> String {
         let bytes = try read(path)
         guard let text = String(validating: bytes, as: UTF8.self) else { throw CommandFailure("\(path) is not UTF-8 text") }
         return text
@@ -33,7 +33,7 @@ enum Files {
     /// Writes `contents` to `path` with mode 0600, atomically (a temporary file
     /// in the same folder, fsync, rename), so that a crash leaves either the old
     /// file or the whole new one. Refuses to replace an existing file unless `replace`.
-    static func writeSecret(_ contents: [UInt8], to path: String, replace: Bool = false) throws {
+    public static func writeSecret(_ contents: [UInt8], to path: String, replace: Bool = false) throws {
         if !replace, access(path, F_OK) == 0 { throw CommandFailure("\(path) exists; refusing to overwrite it") }
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

@@ -1,0 +1,109 @@
+public import IECConfig
+public import IECJSON
+public import IECLog
+
+/// `am.json`: how iec-am runs. Realm settings (OAuth2 provider, IEC service,
+/// keys) live in the store and are made by `iec-am setup`, not here.
+///
+/// Every key is documented in docs/configuration-am.md; unknown keys are errors.
+public struct AMConfiguration: Sendable {
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+    }
+
+    /// Bind address; loopback unless told otherwise.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var threads = 4
+    public var maxConnections = 1024
+    public var maxHeaderBytes = 16 * 1024
+    public var maxBodyBytes = 1024 * 1024
+    public var connectionTimeout = 30
+    public var tls: TLS?
+    /// The base URL clients use to reach this server; issuers and endpoints derive from it.
+    public var publicURL: String?
+    /// SQLite database path (the embedded default store).
+    public var sqlitePath = "data/iec-am.db"
+    public var logLevel: LogLevel = .info
+    public var accessLog = true
+    /// The session cookie's name; AM's default, kept for compatibility.
+    public var cookieName = "iPlanetDirectoryPro"
+    public var adminSessionIdleTimeout: Double = 1800
+    public var adminSessionMaxLifetime: Double = 7200
+    /// Failed sign-ins allowed per account (and, ×4, per client address) in the window.
+    public var failedLoginLimit = 5
+    public var failedLoginWindow: Double = 300
+    /// Wrong user codes allowed per client address in the window (RFC 8628 §5.1).
+    public var userCodeAttemptLimit = 10
+    public var userCodeAttemptWindow: Double = 300
+
+    public init() {}
+
+    /// The URL this server is reached at: `public_url`, or one made from host and port.
+    public var effectivePublicURL: String {
+        if let publicURL { return publicURL }
+        let scheme = tls == nil ? "http" : "https"
+        let host = self.host == "0.0.0.0" || self.host == "::" ? "127.0.0.1" : self.host
+        return "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// Reads and validates a configuration document. Relative paths are taken
+    /// from `baseDirectory` (the configuration file's folder).
+    public static func parse(_ bytes: [UInt8], source: String, baseDirectory: String) throws -> AMConfiguration {
+        let root = try ConfigObject.parse(bytes, source: source)
+        var config = AMConfiguration()
+        func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : baseDirectory + "/" + path }
+        if let server = try root.object("server") {
+            config.host = try server.string("host", default: config.host)
+            config.port = try server.int("port", default: config.port, in: 0...65535)
+            config.threads = try server.int("threads", default: config.threads, in: 1...256)
+            config.maxConnections = try server.int("max_connections", default: config.maxConnections, in: 1...100_000)
+            config.maxHeaderBytes = try server.int("max_header_bytes", default: config.maxHeaderBytes, in: 1024...1_048_576)
+            config.maxBodyBytes = try server.int("max_body_bytes", default: config.maxBodyBytes, in: 1024...67_108_864)
+            config.connectionTimeout = try server.int("connection_timeout_seconds", default: config.connectionTimeout, in: 1...3600)
+            config.publicURL = try server.nonEmptyString("public_url")
+            if let url = config.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                throw server.error("public_url", "expected an http:// or https:// URL")
+            }
+            if let tls = try server.object("tls") {
+                config.tls = TLS(
+                    certificateFile: resolve(try tls.requiredString("certificate_file")), keyFile: resolve(try tls.requiredString("key_file")))
+                try tls.finish()
+            }
+            try server.finish()
+        }
+        if let store = try root.object("store") {
+            if let sqlite = try store.object("sqlite") {
+                config.sqlitePath = resolve(try sqlite.string("path", default: config.sqlitePath))
+                try sqlite.finish()
+            } else {
+                config.sqlitePath = resolve(config.sqlitePath)
+            }
+            try store.finish()
+        } else {
+            config.sqlitePath = resolve(config.sqlitePath)
+        }
+        if let logging = try root.object("logging") {
+            let level = try logging.choice("level", of: LogLevel.allCases.map(\.name), default: "info")
+            config.logLevel = LogLevel.allCases.first { $0.name == level } ?? .info
+            config.accessLog = try logging.bool("access_log", default: true)
+            try logging.finish()
+        }
+        if let security = try root.object("security") {
+            config.cookieName = try security.nonEmptyString("cookie_name") ?? config.cookieName
+            guard config.cookieName.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw security.error("cookie_name", "letters, digits, '_' and '-' only")
+            }
+            config.adminSessionIdleTimeout = try security.double("admin_session_idle_timeout_seconds", default: config.adminSessionIdleTimeout, in: 60...86_400)
+            config.adminSessionMaxLifetime = try security.double("admin_session_max_lifetime_seconds", default: config.adminSessionMaxLifetime, in: 60...604_800)
+            config.failedLoginLimit = try security.int("failed_login_limit", default: config.failedLoginLimit, in: 1...1000)
+            config.failedLoginWindow = try security.double("failed_login_window_seconds", default: config.failedLoginWindow, in: 1...86_400)
+            config.userCodeAttemptLimit = try security.int("user_code_attempt_limit", default: config.userCodeAttemptLimit, in: 1...1000)
+            config.userCodeAttemptWindow = try security.double("user_code_attempt_window_seconds", default: config.userCodeAttemptWindow, in: 1...86_400)
+            try security.finish()
+        }
+        try root.finish()
+        return config
+    }
+}

@@ -1,0 +1,5 @@
+import Glibc
+import IECAM
+import IECCLI
+
+exit(AMCommand.run(Array(CommandLine.arguments.dropFirst()), console: TerminalConsole()))
