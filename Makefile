@@ -6,7 +6,8 @@
 #   make build       swift build (debug)
 #   make test        swift build --build-tests, swift test, then the Python interop suite
 #                    (tests/interop); ends with one summary line
-#   make demo        release build of iecutil, then a short walkthrough in run/demo/
+#   make demo        release build, then a walkthrough in run/demo/ that leaves iec-am
+#                    running on 127.0.0.1:8080 (realm edge)
 #   make demo-stop   stop whatever `make demo` left running
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
@@ -38,9 +39,10 @@ test: bootstrap
 	@scripts/test.sh
 
 demo: bootstrap
-	@echo "== building iecutil (release) =="
+	@echo "== building iecutil and iec-am (release) =="
 	swift build $(SWIFT_FLAGS) -c release --product iecutil
-	@scripts/demo.sh "$$(swift build $(SWIFT_FLAGS) -c release --show-bin-path)/iecutil"
+	swift build $(SWIFT_FLAGS) -c release --product iec-am
+	@scripts/demo.sh "$$(swift build $(SWIFT_FLAGS) -c release --show-bin-path)"
 
 demo-stop:
 	@scripts/demo.sh --stop

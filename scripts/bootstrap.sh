@@ -24,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # What the build and the tests need today.
 PACKAGES=(
-    build-essential pkg-config git ca-certificates make
+    build-essential pkg-config git ca-certificates make curl
     libssl-dev            # OpenSSL 3 libcrypto: P-256, ECDSA, HMAC, SHA-256 (COpenSSL)
     libsodium-dev         # libsodium: X25519/CURVE, secretbox, Argon2id (CSodium)
     libcurl4-openssl-dev  # libcurl: HTTP client, JWKS over HTTPS (CCurl)

@@ -2,12 +2,13 @@
 # The walkthrough behind `make demo`: what OpenIEC can do today, step by step,
 # with every file it makes kept in run/demo/ (git-ignored).
 #
-#   scripts/demo.sh PATH/TO/iecutil    run the walkthrough
-#   scripts/demo.sh --stop             stop what a demo left running (run/demo/*.pid)
+#   scripts/demo.sh BIN_DIR    the walkthrough, with BIN_DIR/iecutil and BIN_DIR/iec-am
+#   scripts/demo.sh --stop     stop what a demo left running (run/demo/*.pid), by PID
 #
-# Today that is the foundation: CURVE and P-256 keys, a JWKS, an ES256 token
-# signed, verified and decoded. The servers (iec-am, iecservice) and the SDK's
-# simpleclient flow join this walkthrough as they arrive.
+# Today: the foundation (CURVE and P-256 keys, a JWKS, an ES256 token signed,
+# verified and decoded), then the identity server (scripts/demo-am.sh): iec-am
+# set up with realm `edge` and left running on 127.0.0.1:8080. The gateway
+# (iecservice) and the SDK's simpleclient flow join as they arrive.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +21,9 @@ if [ "${1:-}" = "--stop" ]; then
         pid="$(cat "$pidfile" 2>/dev/null || true)"
         name="$(basename "$pidfile" .pid)"
         if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" && echo "stopped $name (pid $pid)"
+            kill "$pid"
+            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            echo "stopped $name (pid $pid)"
             stopped=$((stopped + 1))
         fi
         rm -f "$pidfile"
@@ -29,8 +32,14 @@ if [ "${1:-}" = "--stop" ]; then
     exit 0
 fi
 
-IECUTIL="${1:?usage: scripts/demo.sh PATH/TO/iecutil | --stop}"
-[ -x "$IECUTIL" ] || { echo "demo: $IECUTIL is not an executable (run: make demo)" >&2; exit 1; }
+BIN="${1:?usage: scripts/demo.sh BIN_DIR | --stop}"
+IECUTIL="$BIN/iecutil"
+IECAM="$BIN/iec-am"
+for binary in "$IECUTIL" "$IECAM"; do
+    [ -x "$binary" ] || { echo "demo: $binary is not an executable (run: make demo)" >&2; exit 1; }
+done
+# Whatever an earlier demo left running is stopped first, so `make demo` can run again.
+"$0" --stop >/dev/null
 
 mkdir -p "$RUN"
 chmod 700 "$RUN"
@@ -93,5 +102,5 @@ echo "(exit code $rc)"
 step "decode it without verifying (for debugging)"
 show_from token.jwt token decode
 
-printf '\ndemo: done. Files in run/demo/: %s\n' "$(ls | tr '\n' ' ')"
-echo "demo: nothing keeps running (make demo-stop has nothing to stop yet)."
+# shellcheck source=scripts/demo-am.sh
+. "$ROOT/scripts/demo-am.sh"
