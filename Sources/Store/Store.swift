@@ -5,8 +5,12 @@
 /// The protocol speaks of records and keys, never of tables, rows or SQL.
 /// All calls are synchronous and thread-safe: the HTTP server calls them from
 /// its worker threads. A call that returns has made its change durable, unless
-/// the method says otherwise (`consumeOnce` and `incrementCounter` hold
-/// short-lived protection state that may be lost with the machine's power).
+/// the method says otherwise (`consumeOnce`, `incrementCounter` and
+/// `touchSession` hold short-lived protection state that may be lost with the
+/// machine's power, though not with a crash of the process).
+///
+/// A record is expired once `now >= expiresAt`. Keys match exactly, byte for
+/// byte; listings are ordered by the UTF-8 bytes of their key.
 ///
 /// Every state that must hold across several iec-am instances lives here —
 /// sessions, device codes, single-use values, counters — never in process memory.
@@ -18,6 +22,7 @@ public protocol Store: Sendable {
     func realm(named name: String) throws -> RealmRecord?
     /// Creates or replaces the realm.
     func putRealm(_ realm: RealmRecord) throws
+    /// Ordered by name.
     func listRealms() throws -> [RealmRecord]
 
     // MARK: Users (administrators in realm `root`, realm users elsewhere)
@@ -44,14 +49,16 @@ public protocol Store: Sendable {
     // MARK: Signing keys
     /// Creates or replaces the key (realm, keyID).
     func putSigningKey(_ key: SigningKeyRecord) throws
-    /// All keys of the realm for the purpose, oldest first.
+    /// All keys of the realm for the purpose, oldest first, then by key id.
     func signingKeys(realm: String, purpose: String) throws -> [SigningKeyRecord]
 
     // MARK: Refresh tokens
+    /// Throws `conflict` when the hash exists.
     func createRefreshToken(_ token: RefreshTokenRecord) throws
     func refreshToken(hash: String) throws -> RefreshTokenRecord?
     /// Atomically: if the token `oldHash` is `active`, marks it `rotated` and
     /// stores `successor`, returning true. Otherwise changes nothing and returns false.
+    /// Throws `conflict`, changing nothing, when the successor's hash exists.
     func rotateRefreshToken(oldHash: String, successor: RefreshTokenRecord) throws -> Bool
     /// Marks every token of the family `revoked`; returns how many changed.
     @discardableResult
@@ -63,7 +70,8 @@ public protocol Store: Sendable {
     func deviceCode(hash: String) throws -> DeviceCodeRecord?
     func deviceCode(realm: String, userCode: String) throws -> DeviceCodeRecord?
     /// Stores `code` if the stored version is still `code.version - 1`
-    /// (the caller increments it); false when someone else updated it first.
+    /// (the caller increments it); false when someone else updated it first or
+    /// it no longer exists.
     func updateDeviceCode(_ code: DeviceCodeRecord) throws -> Bool
 
     // MARK: Access token revocation
@@ -72,9 +80,11 @@ public protocol Store: Sendable {
     func isAccessTokenRevoked(jwtID: String) throws -> Bool
 
     // MARK: Sessions
+    /// Throws `conflict` when the hash exists.
     func createSession(_ session: SessionRecord) throws
     func session(idHash: String) throws -> SessionRecord?
-    /// Sets `lastUsedAt`; false when the session no longer exists.
+    /// Sets `lastUsedAt`; false when the session no longer exists. May be lost
+    /// with the machine's power (a session then looks idle a little earlier).
     func touchSession(idHash: String, at time: Timestamp) throws -> Bool
     func deleteSession(idHash: String) throws -> Bool
     /// Ends every session of a subject (e.g. a disabled node); returns how many.

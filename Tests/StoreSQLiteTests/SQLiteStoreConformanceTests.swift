@@ -1,0 +1,92 @@
+import Foundation
+import Store
+import StoreConformance
+import StoreSQLite
+import XCTest
+
+/// The conformance suite against SQLite: a temporary folder per test, one
+/// database file per `makeStore()`, removed in `tearDown`.
+final class SQLiteStoreConformanceTests: StoreConformanceTests, StoreConformanceCases {
+    private var folder: URL?
+    private var opened = 0
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        folder = try TemporaryFolder.make()
+    }
+
+    override func tearDownWithError() throws {
+        if let folder { try? FileManager.default.removeItem(at: folder) }
+        folder = nil
+        try super.tearDownWithError()
+    }
+
+    override func makeStore() throws -> any Store {
+        let folder = try XCTUnwrap(folder)
+        opened += 1
+        return try SQLiteStore(path: folder.appendingPathComponent("store-\(opened).sqlite").path)
+    }
+
+    override func reopen(_ store: any Store) throws -> any Store {
+        let store = try XCTUnwrap(store as? SQLiteStore)
+        return try SQLiteStore(path: store.path, options: store.options)
+    }
+
+    // MARK: Accounts
+    func testHealthCheckAnswers() throws { try healthCheckAnswers() }
+    func testRealmsAbsentIsNil() throws { try realmsAbsentIsNil() }
+    func testRealmsPutReplacesAndListsByName() throws { try realmsPutReplacesAndListsByName() }
+    func testUsersCreateGetUpdateDelete() throws { try usersCreateGetUpdateDelete() }
+    func testUsersDuplicateUsernameConflicts() throws { try usersDuplicateUsernameConflicts() }
+    func testUsersUpdateOfMissingThrowsNotFound() throws { try usersUpdateOfMissingThrowsNotFound() }
+    func testUsersListedByUsernameWithinRealm() throws { try usersListedByUsernameWithinRealm() }
+    func testUsersPagedByTwoAcrossThreePages() throws { try usersPagedByTwoAcrossThreePages() }
+    func testUsersPagingStableUnderInsertAndDelete() throws { try usersPagingStableUnderInsertAndDelete() }
+    func testClientsCreateGetUpdateDelete() throws { try clientsCreateGetUpdateDelete() }
+    func testClientsOptionalFieldsRoundTrip() throws { try clientsOptionalFieldsRoundTrip() }
+    func testClientsDuplicateClientIDConflicts() throws { try clientsDuplicateClientIDConflicts() }
+    func testClientsUpdateOfMissingThrowsNotFound() throws { try clientsUpdateOfMissingThrowsNotFound() }
+    func testClientsListedByClientIDWithinRealm() throws { try clientsListedByClientIDWithinRealm() }
+    func testClientsPagedByTwoAcrossThreePages() throws { try clientsPagedByTwoAcrossThreePages() }
+    func testClientsPagingStableUnderInsertAndDelete() throws { try clientsPagingStableUnderInsertAndDelete() }
+    // MARK: Concurrency
+    func testConcurrentConsumeOnceHasOneWinnerPerKey() throws { try concurrentConsumeOnceHasOneWinnerPerKey() }
+    func testConcurrentClientCreationKeepsAll() throws { try concurrentClientCreationKeepsAll() }
+    func testConcurrentCountersAreExact() throws { try concurrentCountersAreExact() }
+    // MARK: Persistence
+    func testReopenKeepsEverything() throws { try reopenKeepsEverything() }
+    // MARK: Protection
+    func testConsumeOnceFirstTrueThenFalse() throws { try consumeOnceFirstTrueThenFalse() }
+    func testConsumeOnceTrueAgainAfterExpiry() throws { try consumeOnceTrueAgainAfterExpiry() }
+    func testCountersCountPerKeyAndWindow() throws { try countersCountPerKeyAndWindow() }
+    func testCountersReadWithoutCounting() throws { try countersReadWithoutCounting() }
+    func testPurgeExpiredRemovesOnlyWhatExpired() throws { try purgeExpiredRemovesOnlyWhatExpired() }
+    func testPurgeExpiredKeepsAccountsKeysAndAudit() throws { try purgeExpiredKeepsAccountsKeysAndAudit() }
+    func testAuditSequenceIncreasesAcrossRealms() throws { try auditSequenceIncreasesAcrossRealms() }
+    func testAuditNewestFirstWithLimit() throws { try auditNewestFirstWithLimit() }
+    func testAuditPagedWithBefore() throws { try auditPagedWithBefore() }
+    func testAuditFilteredByRealm() throws { try auditFilteredByRealm() }
+    // MARK: Tokens
+    func testSigningKeysPutReplacesByKeyID() throws { try signingKeysPutReplacesByKeyID() }
+    func testSigningKeysFilteredByPurposeAndRealm() throws { try signingKeysFilteredByPurposeAndRealm() }
+    func testSigningKeysOldestFirst() throws { try signingKeysOldestFirst() }
+    func testRefreshTokensCreateAndGet() throws { try refreshTokensCreateAndGet() }
+    func testRefreshTokensDuplicateHashConflicts() throws { try refreshTokensDuplicateHashConflicts() }
+    func testRefreshTokensRotateOnce() throws { try refreshTokensRotateOnce() }
+    func testRefreshTokensSecondRotateFailsAndStoresNothing() throws { try refreshTokensSecondRotateFailsAndStoresNothing() }
+    func testRefreshTokensRotateOfMissingOrRevokedFails() throws { try refreshTokensRotateOfMissingOrRevokedFails() }
+    func testRefreshTokensFamilyRevocation() throws { try refreshTokensFamilyRevocation() }
+    func testDeviceCodesFoundByHashAndByUserCode() throws { try deviceCodesFoundByHashAndByUserCode() }
+    func testDeviceCodesConflictOnHash() throws { try deviceCodesConflictOnHash() }
+    func testDeviceCodesConflictOnUserCodeWithinRealmOnly() throws { try deviceCodesConflictOnUserCodeWithinRealmOnly() }
+    func testDeviceCodesOptimisticUpdate() throws { try deviceCodesOptimisticUpdate() }
+    func testDeviceCodesUpdateOfMissingReturnsFalse() throws { try deviceCodesUpdateOfMissingReturnsFalse() }
+    func testAccessTokenRevocation() throws { try accessTokenRevocation() }
+    func testSessionsCreateTouchDelete() throws { try sessionsCreateTouchDelete() }
+    func testSessionsDeletedBySubject() throws { try sessionsDeletedBySubject() }
+    // MARK: Values
+    func testUnicodeRoundTripsExactly() throws { try unicodeRoundTripsExactly() }
+    func testJsonValuesRoundTripExactly() throws { try jsonValuesRoundTripExactly() }
+    func testLargeJSONRoundTripsExactly() throws { try largeJSONRoundTripsExactly() }
+    func testTimestampsRoundTripExactly() throws { try timestampsRoundTripExactly() }
+}
