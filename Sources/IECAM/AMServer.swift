@@ -1,4 +1,6 @@
 public import HTTPServer
+public import IECRealm
+public import Scripting
 public import IECCrypto
 public import IECJSON
 public import IECLog
@@ -10,15 +12,19 @@ public import Store
 /// `router` holds every route; `HTTPServer` runs it.
 public final class AMServer: Sendable {
     public let configuration: AMConfiguration
-    public let store: any Store
+    public let store: any IECStore
     public let provider: OAuth2Provider
     public let sessions: SessionManager
+    public let registry: NodeRegistry
+    public let chains: AuthenticationChains
+    public let commands: CommandEndpoint
+    public let scriptEngine: ScriptEngine
     public let limiter: RateLimiter
     public let clock: any WallClock
     public let random: any RandomSource
     public let logger: Logger
 
-    public init(configuration: AMConfiguration, store: any Store, logger: Logger, clock: any WallClock = SystemClock(),
+    public init(configuration: AMConfiguration, store: any IECStore, logger: Logger, clock: any WallClock = SystemClock(),
                 random: any RandomSource = SystemRandom()) {
         self.configuration = configuration
         self.store = store
@@ -28,6 +34,10 @@ public final class AMServer: Sendable {
         provider = OAuth2Provider(store: store, publicURL: configuration.effectivePublicURL, clock: clock, random: random)
         sessions = SessionManager(store: store, clock: clock, random: random)
         limiter = RateLimiter(store: store, clock: clock)
+        registry = NodeRegistry(store: store, clock: clock)
+        scriptEngine = ScriptEngine()
+        chains = AuthenticationChains(store: store, provider: provider, sessions: sessions, random: random)
+        commands = CommandEndpoint(store: store, provider: provider, sessions: sessions, engine: scriptEngine)
     }
 
     /// Every route of the server.
@@ -48,6 +58,7 @@ public final class AMServer: Sendable {
         }
         router.add("GET", "/json/serverinfo/{id}") { [self] request in try serverInfo(request) }
         addAdminRoutes(to: &router)
+        addIECRoutes(to: &router)
         addOAuth2Routes(to: &router)
         addVerificationRoutes(to: &router)
         return router
@@ -82,6 +93,21 @@ public final class AMServer: Sendable {
             try store.appendAudit(AuditEvent(realm: realm, time: clock.now, actor: actor, action: action, target: target, outcome: outcome, details: details))
         } catch {
             logger.error("audit event not stored", [("action", action), ("error", "\(error)")])
+        }
+    }
+}
+
+extension AMServer {
+    /// Nil when `source` compiles; otherwise why not. Compiling only: `new Function`
+    /// parses the body without running it.
+    func scriptEngineCheck(_ source: String) -> String? {
+        do {
+            _ = try scriptEngine.run(source: "new Function(__source);", name: "check", inputs: ["__source": .string(source)], functions: [:], outputs: [])
+            return nil
+        } catch let error as ScriptError {
+            return error.message
+        } catch {
+            return "\(error)"
         }
     }
 }

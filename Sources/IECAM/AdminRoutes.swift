@@ -3,6 +3,7 @@ public import IECCrypto
 public import IECJSON
 public import JOSE
 public import OAuth2
+public import IECRealm
 public import Store
 
 extension AMServer {

@@ -46,7 +46,8 @@ extension AMServer {
 
     /// The form body of an OAuth2 request (RFC 6749 requires form encoding).
     func oauth2Request(_ request: HTTPServerRequest, endpoint: String) throws -> OAuth2Request {
-        guard let form = request.formParameterValues() else {
+        // An empty body is an empty form, whatever its (missing) content type.
+        guard let form = request.formParameterValues() ?? (request.body.isEmpty ? [:] : nil) else {
             throw OAuth2Error.invalidRequest("the body must be application/x-www-form-urlencoded")
         }
         return OAuth2Request(

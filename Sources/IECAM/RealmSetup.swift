@@ -3,46 +3,7 @@ public import IECJSON
 public import JOSE
 public import OAuth2
 public import Store
-
-/// The realm's IEC service settings (the seed's "IEC Service" added to the
-/// realm, section 1.1.4), kept in the realm settings' `iec` member.
-public struct IECServiceSettings: Sendable, Hashable {
-    /// `regIssuerName`: the `iss` of gateways' registration ID tokens.
-    public var idTokenIssuer = "edge-device"
-    /// `regAudienceName`.
-    public var idTokenAudience = "am.iec.com"
-    /// `regVendorSecret`: HMAC key of registration ID tokens.
-    public var vendorSecret = ""
-    /// Key id of the realm's `challenge` signing key (`regChallengeSigningKey`).
-    public var challengeKeyID = ""
-    public var createRegAuthFlows = true
-    public var loadDefaultRegScripts = true
-    public var loadDefaultCommandScripts = true
-    public var defaultScript = "[Empty]"
-
-    public init() {}
-
-    public init(json: JSONValue?) {
-        guard let json else { return }
-        idTokenIssuer = json["id_token_issuer"]?.stringValue ?? idTokenIssuer
-        idTokenAudience = json["id_token_audience"]?.stringValue ?? idTokenAudience
-        vendorSecret = json["vendor_secret"]?.stringValue ?? vendorSecret
-        challengeKeyID = json["challenge_key_id"]?.stringValue ?? challengeKeyID
-        createRegAuthFlows = json["create_reg_auth_flows"]?.boolValue ?? createRegAuthFlows
-        loadDefaultRegScripts = json["load_default_reg_scripts"]?.boolValue ?? loadDefaultRegScripts
-        loadDefaultCommandScripts = json["load_default_command_scripts"]?.boolValue ?? loadDefaultCommandScripts
-        defaultScript = json["default_script"]?.stringValue ?? defaultScript
-    }
-
-    public var json: JSONValue {
-        [
-            "id_token_issuer": .string(idTokenIssuer), "id_token_audience": .string(idTokenAudience),
-            "vendor_secret": .string(vendorSecret), "challenge_key_id": .string(challengeKeyID),
-            "create_reg_auth_flows": .bool(createRegAuthFlows), "load_default_reg_scripts": .bool(loadDefaultRegScripts),
-            "load_default_command_scripts": .bool(loadDefaultCommandScripts), "default_script": .string(defaultScript),
-        ]
-    }
-}
+public import IECRealm
 
 /// What `iec-am setup` does, in one idempotent step: the seed's section 1.1.4 without the clicks.
 public struct RealmSetup: Sendable {
@@ -152,6 +113,18 @@ public struct RealmSetup: Sendable {
                 SigningKeyRecord(
                     realm: options.realm, keyID: jwk.thumbprint(), purpose: SigningKeyPurpose.token, privateJWK: jwk.json, status: .active,
                     createdAt: now))
+        }
+        // The default command scripts (the original's loadDefaultCommandScripts), and the
+        // documented examples, unmapped. Existing scripts are left as the admin made them.
+        if let scripts = store as? any IECStore {
+            var wanted: [(String, String, String, String)] = DefaultScripts.commandMapping.values.sorted().map {
+                ($0, "command", DefaultScripts.source(for: $0)!, "Default script of a built-in command")
+            }
+            wanted.append((DefaultScripts.helloWorldName, "command", DefaultScripts.helloWorld, "Example custom command (not mapped by default)"))
+            wanted.append((DefaultScripts.attestationExampleName, "attestation", DefaultScripts.attestationExample, "Example attestation script (not set by default)"))
+            for (name, kind, source, description) in wanted where try scripts.script(realm: options.realm, name: name) == nil {
+                try scripts.putScript(ScriptRecord(realm: options.realm, name: name, kind: kind, source: source, description: description, createdAt: now, updatedAt: now))
+            }
         }
         let challengePublic = try JWK(json: challenge.privateJWK).publicKey()
         return Outcome(

@@ -11,6 +11,9 @@ public enum IECUtil {
           iecutil token decode [TOKEN]      print a JWT's header and claims, unverified
           iecutil token verify [TOKEN] ...  verify a JWT against a JWKS file or URL
           iecutil token sign ...            sign a JWT with a P-256 key or an HMAC secret
+          iecutil -file iec-config.json -initialise service [-output iec-service.db]
+          iecutil -file sdk-config.json -initialise sdk [-output iec-sdk.db]
+                                            write the gateway's or an app's database
 
         Run `iecutil COMMAND --help` for a command's options.
         Exit codes: 0 success, 1 failure, 2 usage error.
@@ -39,6 +42,7 @@ public enum IECUtil {
             console.writeError(usage)
             throw UsageError("no command given")
         }
+        if InitialiseCommand.isInvocation(arguments) { return try InitialiseCommand.run(arguments, console: console) }
         let rest = Array(arguments.dropFirst())
         switch command {
         case "--help", "-h", "help":

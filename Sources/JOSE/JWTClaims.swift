@@ -17,8 +17,12 @@ public struct JWTClaims: Sendable, Hashable {
         }
         guard case .object(let values) = json else { throw JOSEError(.malformed, "the JWT payload is not a JSON object") }
         self.values = values
-        for name in ["iss", "sub", "jti", "nonce"] where values[name] != nil && values[name]?.stringValue == nil {
+        for name in ["iss", "sub", "jti"] where values[name] != nil && values[name]?.stringValue == nil {
             throw JOSEError(.malformed, "the \"\(name)\" claim must be a string")
+        }
+        // OIDC nonces are strings; the IEC command protocol's are increasing integers.
+        if let nonce = values["nonce"], nonce.stringValue == nil, nonce.int64Value == nil {
+            throw JOSEError(.malformed, "the \"nonce\" claim must be a string or an integer")
         }
         for name in ["exp", "nbf", "iat"] where values[name] != nil && values[name]?.doubleValue == nil {
             throw JOSEError(.malformed, "the \"\(name)\" claim must be a NumericDate")

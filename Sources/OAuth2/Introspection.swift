@@ -20,6 +20,7 @@ extension OAuth2Provider {
         // A token of a client that has since been disabled or deleted is no longer active.
         if let clientID = claims["client_id"]?.stringValue {
             guard let client = try storeCall({ try store.client(realm: realm.name, clientID: clientID) }), !client.disabled else { return nil }
+            if let notBefore = client.attributes["tokens_not_before"]?.doubleValue, (claims.issuedAt ?? 0) < notBefore { return nil }
         }
         return claims
     }
@@ -78,6 +79,19 @@ extension OAuth2Provider {
         {
             try storeCall { try store.revokeAccessToken(jwtID: jwtID, realm: realm.name, expiresAt: claims.expiration ?? clock.now + 3600) }
         }
+    }
+
+    /// Revokes every token issued to a client so far (an administrator's "revoke
+    /// its tokens"): access tokens issued before now stop being active, and its
+    /// refresh tokens stop working.
+    public func revokeAllTokens(realm: String, clientID: String) throws {
+        guard var client = try storeCall({ try store.client(realm: realm, clientID: clientID) }) else { return }
+        var attributes = client.attributes.objectValue ?? [:]
+        // Whole seconds: tokens carry whole-second iat, and one issued in this second is revoked too.
+        attributes["tokens_not_before"] = .double((clock.now + 1).rounded(.down))
+        client.attributes = .object(attributes)
+        client.updatedAt = clock.now
+        try storeCall { try store.updateClient(client) }
     }
 
     /// Revokes an access token by its claims, for administrators (no client check).

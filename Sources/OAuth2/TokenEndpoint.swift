@@ -91,6 +91,9 @@ extension OAuth2Provider {
         case .active: break
         }
         guard record.expiresAt > now else { throw OAuth2Error.invalidGrant("the refresh token has expired") }
+        if let notBefore = client.record.attributes["tokens_not_before"]?.doubleValue, record.createdAt < notBefore {
+            throw OAuth2Error.invalidGrant("the refresh token was revoked")
+        }
         let granted = record.scope.split(separator: " ").map(String.init)
         let scopes = try Scope.grant(requested: try Scope.parse(try request.parameter("scope")), allowed: granted)
 

@@ -1,0 +1,5 @@
+import Glibc
+import IECCLI
+import IECServiceApp
+
+exit(ServiceCommand.run(Array(CommandLine.arguments.dropFirst()), console: TerminalConsole()))
