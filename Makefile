@@ -9,6 +9,7 @@
 #   make demo        release build, then a walkthrough in run/demo/ that leaves iec-am
 #                    running on 127.0.0.1:8080 (realm edge)
 #   make demo-stop   stop whatever `make demo` left running
+#   make bench       release build of iec-am, then wrk on the token endpoint (bench/README.md)
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
 #
@@ -24,7 +25,7 @@ export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/
 SCRATCH ?=
 export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
-.PHONY: help bootstrap build test demo demo-stop clean distclean
+.PHONY: help bootstrap build test demo demo-stop bench clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -46,6 +47,9 @@ demo: bootstrap
 
 demo-stop:
 	@scripts/demo.sh --stop
+
+bench: bootstrap
+	@bench/run.sh
 
 clean: demo-stop
 	rm -rf .build run tests/artifacts .pytest_cache

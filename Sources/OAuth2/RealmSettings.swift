@@ -11,8 +11,9 @@ public struct OAuth2Settings: Sendable, Hashable {
     public var deviceCodeInterval: Double = 5
     /// Where users go to enter a user code; empty means this server's own page.
     public var verificationURL: String = ""
-    /// Longest lifetime accepted for client and grant assertions (exp - now).
-    public var maxAssertionLifetime: Double = 600
+    /// Longest lifetime accepted for client and grant assertions (exp - iat). An hour,
+    /// as common client libraries (Authlib) sign them; their jti is remembered that long.
+    public var maxAssertionLifetime: Double = 3600
     /// Dynamic profile creation: registration creates the identity (seed §1.1.4 step 4).
     public var dynamicProfileCreation: Bool = true
     /// Scopes offered when a client has none of its own.

@@ -187,7 +187,7 @@ final class OAuth2ProviderTests: XCTestCase {
         expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(key, iss: "node-1", nbf: clock.now + 600)) }
         expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(key, iss: "node-1", aud: "https://other")) }
         expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(P256.PrivateKey(), iss: "node-1")) }
-        expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(key, iss: "node-1", lifetime: 3600)) }  // too long
+        expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(key, iss: "node-1", lifetime: 7200)) }  // too long
         expectOAuth2Error("invalid_grant") { _ = try grant(try assertion(key, iss: "unknown")) }
         expectOAuth2Error("invalid_grant") { _ = try grant("not.a.jwt") }
         // Issuer URL is an accepted audience too.
