@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "iecutil", targets: ["iecutil"]),
         .executable(name: "iec-am", targets: ["iec-am"]),
+        .executable(name: "iecservice", targets: ["iecservice"]),
         .library(name: "IECCrypto", targets: ["IECCrypto"]),
         .library(name: "JOSE", targets: ["JOSE"]),
     ],
@@ -23,36 +24,63 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Duktape compiled from the amalgamated source Debian's duktape-dev ships
+        // (/usr/share/duktape), with the execution-timeout hook Debian's .so lacks.
+        .target(name: "CDuktape", cSettings: [.unsafeFlags(["-O2", "-w"])], linkerSettings: [.linkedLibrary("m")]),
 
         // Wrappers: the only importers of their C libraries.
         .target(name: "IECCrypto", dependencies: ["COpenSSL", "CSodium"], swiftSettings: swiftSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        .target(name: "IECLogFile", dependencies: ["CZlib", "IECLog"], swiftSettings: swiftSettings),
+        .target(name: "Messaging", dependencies: ["CZMQ", "IECCrypto", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
+        .target(name: "Scripting", dependencies: ["CDuktape", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .target(name: "StoreSQLite", dependencies: ["CSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
 
         // Pure modules.
         .target(name: "IECJSON", swiftSettings: swiftSettings),
         .target(name: "IECLog", swiftSettings: swiftSettings),
-        .target(name: "IECConfig", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "IECConfig", dependencies: ["IECJSON", "IECCrypto"], swiftSettings: swiftSettings),
         .target(name: "IECCLI", swiftSettings: swiftSettings),
         .target(name: "JOSE", dependencies: ["IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "Store", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
         .target(name: "OAuth2", dependencies: ["Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
 
+        .target(
+            name: "IECRealm", dependencies: ["OAuth2", "Store", "Scripting", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+
+        .target(
+            name: "IECGateway",
+            dependencies: ["Messaging", "HTTPClient", "IECConfig", "JOSE", "IECCrypto", "IECJSON", "IECLog"],
+            swiftSettings: swiftSettings),
+
+        .target(name: "SQLiteKit", dependencies: ["CSQLite", "Store"], swiftSettings: swiftSettings),
+        .target(
+            name: "IECGatewayStore", dependencies: ["SQLiteKit", "IECGateway", "Store", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+
         // Compositions.
         .target(
             name: "IECAM",
-            dependencies: ["HTTPServer", "OAuth2", "Store", "StoreSQLite", "JOSE", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECCLI"],
+            dependencies: ["HTTPServer", "OAuth2", "IECRealm", "Scripting", "Store", "StoreSQLite", "JOSE", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECCLI"],
+            swiftSettings: swiftSettings),
+
+        .target(
+            name: "IECServiceApp",
+            dependencies: ["IECGateway", "IECGatewayStore", "IECConfig", "IECCLI", "IECJSON", "IECLog", "IECLogFile"],
             swiftSettings: swiftSettings),
 
         // Commands, then thin executables.
         .target(
             name: "IECUtilCommands",
-            dependencies: ["IECCLI", "IECCrypto", "JOSE", "IECJSON", "HTTPClient"],
+            dependencies: ["IECCLI", "IECCrypto", "JOSE", "IECJSON", "HTTPClient", "IECConfig", "IECGateway", "IECGatewayStore"],
             swiftSettings: swiftSettings),
         .executableTarget(name: "iecutil", dependencies: ["IECUtilCommands", "IECCLI"], swiftSettings: swiftSettings),
         .executableTarget(name: "iec-am", dependencies: ["IECAM", "IECCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "iecservice", dependencies: ["IECServiceApp", "IECCLI"], swiftSettings: swiftSettings),
 
         .target(name: "IECTestSupport", dependencies: ["IECJSON"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "IECJSONTests", dependencies: ["IECJSON"], swiftSettings: swiftSettings),
@@ -63,7 +91,12 @@ let package = Package(
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2", "IECAM", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECRealmTests", dependencies: ["IECRealm", "IECAM", "OAuth2", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECGatewayTests", dependencies: ["IECGateway", "IECConfig", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "IECAMTests", dependencies: ["IECAM", "IECConfig", "IECJSON", "HTTPClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "ScriptingTests", dependencies: ["Scripting", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "IECCrypto", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
+        .testTarget(name: "IECLogFileTests", dependencies: ["IECLogFile", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
     ]
 )
