@@ -34,9 +34,10 @@ enum SQLiteError {
         }
     }
 
-    /// Throws the mapped error unless `code` is `SQLITE_OK`.
-    static func check(_ code: Int32, db: OpaquePointer?, during operation: String) throws {
-        guard code == SQLITE_OK else { throw map(code, db: db, during: operation) }
+    /// Throws the mapped error unless `code` is `SQLITE_OK`. `operation` is only
+    /// worked out on failure: `Statement.bind` checks every bound value.
+    static func check(_ code: Int32, db: OpaquePointer?, during operation: @autoclosure () -> String) throws {
+        guard code == SQLITE_OK else { throw map(code, db: db, during: operation()) }
     }
 
     // Extended codes are macros built with `|` and `<<`, which Swift does not import.

@@ -50,8 +50,9 @@ public final class SQLiteStore: Store {
     ///
     /// Throws `schemaMismatch` for a database from a newer build or a SQLite
     /// file that is not an OpenIEC store, `internalFailure` for a file that is
-    /// not a database at all, and `unavailable` when another process holds the
-    /// database locked past the busy timeout.
+    /// not a database at all or a SQLite library older than 3.37, without
+    /// threads or without FTS5 (the identity search's trigram index), and
+    /// `unavailable` when another process holds the database locked past the busy timeout.
     public init(path: String, options: SQLiteStoreOptions = .init()) throws {
         guard options.readerCount >= 1, options.maxJSONBytes >= 1, options.busyTimeout >= 0, options.busyTimeout <= 3600 else {
             throw StoreError(
@@ -62,6 +63,9 @@ public final class SQLiteStore: Store {
         }
         guard sqlite3_threadsafe() != 0 else {
             throw StoreError(.internalFailure, "this SQLite library is built without thread support")
+        }
+        guard sqlite3_compileoption_used("ENABLE_FTS5") == 1 else {
+            throw StoreError(.internalFailure, "this SQLite library is built without FTS5, which the identity search needs")
         }
         self.path = path
         self.options = options

@@ -13,6 +13,10 @@ public struct SQLiteStoreOptions: Sendable, Hashable {
     /// committed with `synchronous=FULL` like every other write, at the price of
     /// one fsync each. Default false: see ``SQLiteStore`` for what that risks.
     public var durableProtectionState: Bool
+    /// A listing or count with `idContains` takes its candidates from the trigram
+    /// index when that finds at most this many, and scans an index otherwise
+    /// (see `SQLiteStore+Identities.swift`). Tests force either way with it.
+    var trigramCandidateLimit = 2000
 
     public init(readerCount: Int = 4, busyTimeout: Double = 5, maxJSONBytes: Int = 1 << 20, durableProtectionState: Bool = false) {
         self.readerCount = readerCount

@@ -151,7 +151,64 @@ enum Schema {
             ) STRICT
             """,
             "CREATE INDEX audit_events_by_realm ON audit_events (realm, sequence)",
-        ]
+        ],
+        // 2: edge node identities and scripts (IdentityStore, iec-am part 2).
+        [
+            // `row` is the rowid, declared so that it never changes (VACUUM may renumber
+            // an undeclared one): the trigram index refers to rows by it.
+            // `id_folded` is `id` with A-Z turned to a-z, written by the store (never
+            // SQLite's `lower()`, which an ICU build makes Unicode-aware); `idContains`
+            // searches it.
+            """
+            CREATE TABLE identities (
+                row INTEGER PRIMARY KEY,
+                realm TEXT NOT NULL,
+                id TEXT NOT NULL,
+                id_folded TEXT NOT NULL,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                parent_id TEXT,
+                public_keys TEXT NOT NULL,
+                configuration TEXT NOT NULL,
+                user_configuration TEXT NOT NULL,
+                registration_time REAL NOT NULL,
+                paired_user TEXT,
+                attributes TEXT NOT NULL,
+                command_nonce INTEGER NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                version INTEGER NOT NULL,
+                UNIQUE (realm, id)
+            ) STRICT
+            """,
+            // The listing indexes: each starts with the equality filters it serves, then
+            // `id` (the listing order, so pages need no sort), then every other filter
+            // column, so that a filter is decided on the index entry and only the rows of
+            // the page are read from the table. See `SQLiteStore+Identities.swift`.
+            "CREATE INDEX identities_listing ON identities (realm, id, id_folded, type, status, parent_id)",
+            "CREATE INDEX identities_by_type_status ON identities (realm, type, status, id, id_folded, parent_id)",
+            "CREATE INDEX identities_by_parent ON identities (realm, parent_id, id, id_folded, type, status)",
+            // Every trigram of every `id_folded` (exact bytes: the text is folded already),
+            // to find the few candidates of a rare `idContains` without a scan. External
+            // content: the store adds and removes entries with the rows, in the same transaction.
+            """
+            CREATE VIRTUAL TABLE identities_trigrams USING fts5(
+                id_folded, content = 'identities', content_rowid = 'row', tokenize = 'trigram case_sensitive 1', detail = 'none'
+            )
+            """,
+            """
+            CREATE TABLE scripts (
+                realm TEXT NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                source TEXT NOT NULL,
+                description TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (realm, name)
+            ) STRICT
+            """,
+        ],
     ]
 
     /// The version this build writes.

@@ -60,4 +60,25 @@ public protocol StoreConformanceCases: StoreConformanceTests {
     func testJsonValuesRoundTripExactly() throws
     func testLargeJSONRoundTripsExactly() throws
     func testTimestampsRoundTripExactly() throws
+    // Identities and scripts (IdentityStore)
+    func testIdentitiesCreateGetRoundTrip() throws
+    func testIdentitiesDuplicateIDConflicts() throws
+    func testIdentitiesOptimisticUpdate() throws
+    func testIdentitiesUpdateOfMissingReturnsFalse() throws
+    func testIdentitiesDeleteRemovesTreeDescendantsFirst() throws
+    func testIdentitiesDeleteOfClientLeavesSiblings() throws
+    func testIdentitiesListedByIDBytesWithinRealm() throws
+    func testIdentitiesFilteredByEachFilter() throws
+    func testIdentitiesFilterCombinationsMatchListAndCount() throws
+    func testIdentitiesPagedAcrossPagesWithFilter() throws
+    func testIdentitiesCounted() throws
+    func testIdentitiesIDContainsIsASCIICaseInsensitive() throws
+    func testIdentitiesIDContainsTreatsWildcardsLiterally() throws
+    func testCommandNonceAdvancesOnlyUpward() throws
+    func testCommandNonceConcurrentAdvanceAcceptsEachValueOnce() throws
+    func testConcurrentIdentityCreationHasOneWinnerPerID() throws
+    func testScriptsPutReplaceGetListDelete() throws
+    func testIdentitiesUnicodeRoundTripsExactly() throws
+    func testIdentitiesLargeJSONRoundTripsExactly() throws
+    func testIdentitiesReopenKeepsIdentitiesAndScripts() throws
 }

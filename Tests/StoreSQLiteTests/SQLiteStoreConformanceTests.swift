@@ -89,4 +89,25 @@ final class SQLiteStoreConformanceTests: StoreConformanceTests, StoreConformance
     func testJsonValuesRoundTripExactly() throws { try jsonValuesRoundTripExactly() }
     func testLargeJSONRoundTripsExactly() throws { try largeJSONRoundTripsExactly() }
     func testTimestampsRoundTripExactly() throws { try timestampsRoundTripExactly() }
+    // MARK: Identities and scripts
+    func testIdentitiesCreateGetRoundTrip() throws { try identitiesCreateGetRoundTrip() }
+    func testIdentitiesDuplicateIDConflicts() throws { try identitiesDuplicateIDConflicts() }
+    func testIdentitiesOptimisticUpdate() throws { try identitiesOptimisticUpdate() }
+    func testIdentitiesUpdateOfMissingReturnsFalse() throws { try identitiesUpdateOfMissingReturnsFalse() }
+    func testIdentitiesDeleteRemovesTreeDescendantsFirst() throws { try identitiesDeleteRemovesTreeDescendantsFirst() }
+    func testIdentitiesDeleteOfClientLeavesSiblings() throws { try identitiesDeleteOfClientLeavesSiblings() }
+    func testIdentitiesListedByIDBytesWithinRealm() throws { try identitiesListedByIDBytesWithinRealm() }
+    func testIdentitiesFilteredByEachFilter() throws { try identitiesFilteredByEachFilter() }
+    func testIdentitiesFilterCombinationsMatchListAndCount() throws { try identitiesFilterCombinationsMatchListAndCount() }
+    func testIdentitiesPagedAcrossPagesWithFilter() throws { try identitiesPagedAcrossPagesWithFilter() }
+    func testIdentitiesCounted() throws { try identitiesCounted() }
+    func testIdentitiesIDContainsIsASCIICaseInsensitive() throws { try identitiesIDContainsIsASCIICaseInsensitive() }
+    func testIdentitiesIDContainsTreatsWildcardsLiterally() throws { try identitiesIDContainsTreatsWildcardsLiterally() }
+    func testCommandNonceAdvancesOnlyUpward() throws { try commandNonceAdvancesOnlyUpward() }
+    func testCommandNonceConcurrentAdvanceAcceptsEachValueOnce() throws { try commandNonceConcurrentAdvanceAcceptsEachValueOnce() }
+    func testConcurrentIdentityCreationHasOneWinnerPerID() throws { try concurrentIdentityCreationHasOneWinnerPerID() }
+    func testScriptsPutReplaceGetListDelete() throws { try scriptsPutReplaceGetListDelete() }
+    func testIdentitiesUnicodeRoundTripsExactly() throws { try identitiesUnicodeRoundTripsExactly() }
+    func testIdentitiesLargeJSONRoundTripsExactly() throws { try identitiesLargeJSONRoundTripsExactly() }
+    func testIdentitiesReopenKeepsIdentitiesAndScripts() throws { try identitiesReopenKeepsIdentitiesAndScripts() }
 }
