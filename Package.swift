@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Messaging", dependencies: ["CZMQ", "IECCrypto", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .target(name: "Scripting", dependencies: ["CDuktape", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
-        .target(name: "StoreSQLite", dependencies: ["CSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "StoreSQLite", dependencies: ["SQLiteKit", "Store", "IECJSON"], swiftSettings: swiftSettings),
 
         // Pure modules.
         .target(name: "IECJSON", swiftSettings: swiftSettings),
@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "IECCrypto", "IECJSON", "IECTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECCLI", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
         .target(name: "StoreConformance", dependencies: ["Store", "IECJSON"], path: "Tests/StoreConformance", swiftSettings: swiftSettings),
-        .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "SQLiteKit", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2", "IECAM", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "IECRealmTests", dependencies: ["IECRealm", "IECAM", "OAuth2", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),

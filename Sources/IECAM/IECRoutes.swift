@@ -7,7 +7,7 @@ public import Store
 /// The IEC realm service over HTTP: the authentication chains and the command
 /// endpoint for gateways, and the admin API for identities, scripts and settings.
 extension AMServer {
-    var iecStore: any IECStore { store as! any IECStore }
+    var iecStore: any IECStore { store }
 
     func addIECRoutes(to router: inout Router) {
         let base = "/json/realms/root/realms/{realm}"

@@ -4,8 +4,8 @@ public import JOSE
 public import OAuth2
 public import Store
 
-/// The store the IEC realm service needs: the common one plus identities and scripts.
-public typealias IECStore = Store & IdentityStore
+/// The store the IEC realm service needs (identities and scripts are part of every `Store`).
+public typealias IECStore = Store
 
 /// Creates, reads and changes edge-node identities together with the OAuth2
 /// client each node is, so that the two never drift apart: a node gets its

@@ -102,14 +102,18 @@ public struct ScriptRecord: Sendable, Hashable {
     }
 }
 
-/// The IoT part of the store: edge node identities and scripts.
-/// (Folded into `Store` once every adapter implements it.)
+/// The IoT part of the store, which `Store` includes: edge node identities and scripts.
 public protocol IdentityStore: Sendable {
-    /// Throws `conflict` when the id is taken in the realm.
+    /// Throws `conflict` when the id is taken in the realm, `notFound` when
+    /// `parentID` names no identity of the realm, and `invalidValue` when it
+    /// names the identity itself.
     func createIdentity(_ identity: IdentityRecord) throws
     func identity(realm: String, id: String) throws -> IdentityRecord?
     /// Stores `identity` if the stored version is still `identity.version - 1`
     /// (the caller increments it); false when someone else updated it first or it is gone.
+    /// Throws `invalidValue`, changing nothing, when `type` or `parentID` differ from
+    /// the stored ones: the tree's shape is fixed at creation. The stored
+    /// `commandNonce` never decreases: the larger of the stored and the given one is kept.
     func updateIdentity(_ identity: IdentityRecord) throws -> Bool
     /// Deletes the identity and all its descendants; returns the ids deleted,
     /// descendants first (empty when it did not exist).
@@ -119,6 +123,7 @@ public protocol IdentityStore: Sendable {
     func countIdentities(realm: String, filter: IdentityFilter) throws -> Int
     /// Atomically: if `nonce` is greater than the stored command nonce, stores it and
     /// returns true; otherwise false (a replayed or out-of-order command). False too when absent.
+    /// Changes neither `version` nor `updatedAt`.
     func advanceCommandNonce(realm: String, id: String, to nonce: Int64) throws -> Bool
 
     /// Creates or replaces the script (realm, name).

@@ -14,7 +14,7 @@
 ///
 /// Every state that must hold across several iec-am instances lives here —
 /// sessions, device codes, single-use values, counters — never in process memory.
-public protocol Store: Sendable {
+public protocol Store: IdentityStore {
     /// Cheap check that the store answers; for `/health/ready`.
     func checkHealth() throws
 

@@ -1,3 +1,4 @@
+internal import SQLiteKit
 import IECJSON
 import Store
 

@@ -1,3 +1,4 @@
+internal import SQLiteKit
 import Store
 
 /// Keyset paging cursors: base64url (no padding) of a format byte and the last

@@ -1,3 +1,4 @@
+internal import SQLiteKit
 public import Store
 
 // Realms, users and OAuth2 clients.

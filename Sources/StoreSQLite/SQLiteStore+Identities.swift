@@ -1,3 +1,4 @@
+internal import SQLiteKit
 public import Store
 
 // Edge node identities: the forest gateway → client → device of each realm.
@@ -34,7 +35,7 @@ public import Store
 // those rows are read by `row`, checked with every filter (`instr` included: the
 // trigrams only narrow), and sorted. More candidates than that means common matches,
 // and the range scan is the faster way. `SQLiteIdentityScaleTests` measures both.
-extension SQLiteStore: IdentityStore {
+extension SQLiteStore {
     /// Columns as the record holds them (the insert adds `id_folded` as ?3).
     static let identityColumns = """
         realm, id, type, status, parent_id, public_keys, configuration, user_configuration, registration_time, paired_user, \

@@ -1,3 +1,4 @@
+internal import SQLiteKit
 public import Store
 
 // Single-use values, counters and the purge of everything that expires.

@@ -1,3 +1,4 @@
+internal import SQLiteKit
 public import Store
 
 // Command and attestation scripts.

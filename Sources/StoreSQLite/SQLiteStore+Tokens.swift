@@ -1,3 +1,4 @@
+internal import SQLiteKit
 public import Store
 
 // Refresh tokens, device codes and access-token revocations.

@@ -1,4 +1,4 @@
-internal import CSQLite
+internal import SQLiteKit
 import Glibc
 public import Store
 
@@ -58,13 +58,13 @@ public final class SQLiteStore: Store {
             throw StoreError(
                 .invalidValue, "SQLiteStoreOptions: readerCount and maxJSONBytes must be at least 1, busyTimeout 0...3600 seconds")
         }
-        guard sqlite3_libversion_number() >= 3_037_000 else {
-            throw StoreError(.internalFailure, "SQLite \(String(cString: sqlite3_libversion())) is too old: 3.37 or newer is needed")
+        guard SQLiteLibrary.versionNumber >= 3_037_000 else {
+            throw StoreError(.internalFailure, "SQLite \(SQLiteLibrary.version) is too old: 3.37 or newer is needed")
         }
-        guard sqlite3_threadsafe() != 0 else {
+        guard SQLiteLibrary.isThreadsafe else {
             throw StoreError(.internalFailure, "this SQLite library is built without thread support")
         }
-        guard sqlite3_compileoption_used("ENABLE_FTS5") == 1 else {
+        guard SQLiteLibrary.hasCompileOption("ENABLE_FTS5") else {
             throw StoreError(.internalFailure, "this SQLite library is built without FTS5, which the identity search needs")
         }
         self.path = path

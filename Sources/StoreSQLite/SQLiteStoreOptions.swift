@@ -1,3 +1,4 @@
+internal import SQLiteKit
 /// Settings of a ``SQLiteStore``, with defaults that suit a gateway or a small server.
 public struct SQLiteStoreOptions: Sendable, Hashable {
     /// Reader connections used in parallel by worker threads. Default 4.

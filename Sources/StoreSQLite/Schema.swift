@@ -1,3 +1,4 @@
+internal import SQLiteKit
 import Store
 
 /// The database schema and its migrations, versioned with `PRAGMA user_version`.

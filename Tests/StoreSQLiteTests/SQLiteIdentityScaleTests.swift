@@ -3,6 +3,7 @@ import Glibc
 import IECJSON
 import Store
 @testable import StoreSQLite
+import SQLiteKit
 import XCTest
 
 /// The admin UI pages through every identity of a realm, 50 at a time, with

@@ -3,6 +3,7 @@ import IECJSON
 import Store
 import StoreConformance
 @testable import StoreSQLite
+import SQLiteKit
 import XCTest
 
 /// What only the SQLite adapter promises about identities: the migration from

@@ -3,6 +3,7 @@ import Glibc
 import IECJSON
 import Store
 @testable import StoreSQLite
+import SQLiteKit
 import Synchronization
 import XCTest
 
