@@ -9,8 +9,8 @@ AM="http://127.0.0.1:$AM_PORT"
 REALM_URL="$AM/oauth2/realms/root/realms/edge"
 mkdir -p am
 chmod 700 am
-printf '{\n  "server": {"host": "127.0.0.1", "port": %s, "public_url": "%s"},\n  "store": {"sqlite": {"path": "data/iec-am.db"}},\n  "logging": {"level": "info", "access_log": true}\n}\n' \
-    "$AM_PORT" "$AM" >am/am.json
+printf '{\n  "server": {"host": "127.0.0.1", "port": %s, "public_url": "%s"},\n  "store": {"sqlite": {"path": "data/iec-am.db"}},\n  "logging": {"level": "info", "access_log": true},\n  "ui": {"directory": "%s"}\n}\n' \
+    "$AM_PORT" "$AM" "$ROOT/web/identitymanager" >am/am.json
 if [ ! -s am/admin-password ]; then
     (umask 077 && head -c 18 /dev/urandom | base64 | tr '+/' '-_' >am/admin-password)
 fi
@@ -66,5 +66,5 @@ show_from am/access-token.jwt token verify --jwks "$REALM_URL/connect/jwk_uri" -
 echo
 echo "demo: iec-am keeps running on $AM, realm edge."
 echo "demo:   discovery  $REALM_URL/.well-known/openid-configuration"
-echo "demo:   admin      amadmin, password in run/demo/am/admin-password"
+echo "demo:   admin UI   $AM/identitymanager/ (Edge Identity Manager; amadmin, password in run/demo/am/admin-password)"
 echo "demo: stop everything with: make demo-stop"

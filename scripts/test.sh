@@ -39,6 +39,7 @@ echo "== interop tests (pytest tests/interop) =="
 IECUTIL="${IECUTIL:-$(swift build "${FLAGS[@]}" --show-bin-path)/iecutil}"
 export IECUTIL
 export IEC_AM="${IEC_AM:-$(swift build "${FLAGS[@]}" --show-bin-path)/iec-am}"
+export IECSERVICE="${IECSERVICE:-$(swift build "${FLAGS[@]}" --show-bin-path)/iecservice}"
 .venv/bin/python -m pytest tests/interop -q -p no:cacheprovider --junitxml="$ART/interop.xml"
 py_rc=$?
 

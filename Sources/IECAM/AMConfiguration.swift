@@ -37,6 +37,8 @@ public struct AMConfiguration: Sendable {
     /// Wrong user codes allowed per client address in the window (RFC 8628 §5.1).
     public var userCodeAttemptLimit = 10
     public var userCodeAttemptWindow: Double = 300
+    /// `ui.directory`: the Edge Identity Manager's files; nil: `defaultUIDirectory`.
+    public var uiDirectory: String?
 
     public init() {}
 
@@ -102,6 +104,10 @@ public struct AMConfiguration: Sendable {
             config.userCodeAttemptLimit = try security.int("user_code_attempt_limit", default: config.userCodeAttemptLimit, in: 1...1000)
             config.userCodeAttemptWindow = try security.double("user_code_attempt_window_seconds", default: config.userCodeAttemptWindow, in: 1...86_400)
             try security.finish()
+        }
+        if let ui = try root.object("ui") {
+            config.uiDirectory = try ui.nonEmptyString("directory").map(resolve)
+            try ui.finish()
         }
         try root.finish()
         return config

@@ -59,8 +59,10 @@ public final class AMServer: Sendable {
         router.add("GET", "/json/serverinfo/{id}") { [self] request in try serverInfo(request) }
         addAdminRoutes(to: &router)
         addIECRoutes(to: &router)
+        addOAuth2SettingsRoutes(to: &router)
         addOAuth2Routes(to: &router)
         addVerificationRoutes(to: &router)
+        addIdentityManagerRoutes(to: &router)
         return router
     }
 

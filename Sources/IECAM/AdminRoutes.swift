@@ -80,15 +80,22 @@ extension AMServer {
 
     /// The administrator of a request. Reads may carry the session as a cookie;
     /// changes must send it in the `iPlanetDirectoryPro` header, which a
-    /// cross-site form cannot set (CSRF).
+    /// cross-site form cannot set (CSRF), or send the cookie together with the
+    /// session's CSRF token (made at the Identity Manager's sign-in) in `X-CSRF-Token`.
     func requireAdmin(_ request: HTTPServerRequest) throws -> SessionRecord {
         let headerToken = request.header(configuration.cookieName.lowercased())
         let safeMethod = request.method == "GET" || request.method == "HEAD"
-        guard let token = headerToken ?? (safeMethod ? request.cookies[configuration.cookieName] : nil) else {
+        let csrfToken = headerToken == nil && !safeMethod ? request.header("x-csrf-token") : nil
+        guard let token = headerToken ?? (safeMethod || csrfToken != nil ? request.cookies[configuration.cookieName] : nil) else {
             throw HTTPError(status: 401, message: "an administrator session is required (the \(configuration.cookieName) header)")
         }
         guard let session = try sessions.validate(token), session.kind == "admin" else {
             throw HTTPError(status: 401, message: "the session is not valid (expired or signed out)")
+        }
+        if let csrfToken {
+            guard let expected = session.attributes["csrf"]?.stringValue, ConstantTime.equals(expected, csrfToken) else {
+                throw HTTPError(status: 403, message: "the X-CSRF-Token header does not match the session")
+            }
         }
         return session
     }

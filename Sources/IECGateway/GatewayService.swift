@@ -26,6 +26,7 @@ public final class GatewayService: Sendable {
     private let workers: WorkerPool
     private let server = Mutex<MessagingServer?>(nil)
     private let loopQueue = DispatchQueue(label: "iecservice.registration")
+    private let commandLock = Mutex<Void>(())
     /// Backoff between registration attempts: 1 s doubling to at most `maxBackoff`, with jitter.
     let maxBackoff: Double
 
@@ -68,7 +69,12 @@ public final class GatewayService: Sendable {
                 try? server.send(reply, to: message.peer)
             }
             if !accepted {
-                try? server.send(GatewayProtocol.failure(requestID: "", .init(GatewayProtocol.ErrorCode.internalError, "the gateway is overloaded")), to: message.peer)
+                // Answer at once rather than leave the client to time out.
+                let failure: GatewayProtocol.Failure = stopping.load(ordering: .relaxed)
+                    ? .init(GatewayProtocol.ErrorCode.shuttingDown, "the gateway is stopping")
+                    : .init(GatewayProtocol.ErrorCode.internalError, "the gateway is overloaded")
+                let requestID = (try? JSONValue.parse(message.payload))?["request_id"]?.stringValue ?? ""
+                try? server.send(GatewayProtocol.failure(requestID: requestID, failure), to: message.peer)
             }
         }
         self.server.withLock { $0 = server }
@@ -76,11 +82,13 @@ public final class GatewayService: Sendable {
         loopQueue.async { [self] in registerLoop(attempt: 1) }
     }
 
-    /// Stops taking requests, lets in-flight ones finish (up to `grace` seconds), then closes.
+    /// Stops taking work: requests received from now on are answered
+    /// `shutting_down`, those already received are finished (for up to `grace`
+    /// seconds of iec-am calls), every answer is sent, then the socket closes.
     public func shutdown(grace: Double = 10) {
         stopping.store(true, ordering: .sequentiallyConsistent)
         let deadline = clock.now + grace
-        while inFlight.load(ordering: .sequentiallyConsistent) > 0, clock.now < deadline { usleepMillis(20) }
+        while inFlight.load(ordering: .sequentiallyConsistent) > 0 || workers.queued > 0, clock.now < deadline { usleepMillis(10) }
         workers.stop()
         server.withLock { $0 }?.shutdown()
     }
@@ -137,7 +145,16 @@ public final class GatewayService: Sendable {
     }
 
     /// Runs a command with the session, signing in again once if iec-am says the session is gone.
+    ///
+    /// iec-am wants each gateway's command nonces strictly increasing, so
+    /// commands go out one at a time: stamping the nonce and sending must not
+    /// interleave between workers. (Answers from the token cache and the
+    /// protocol checks stay concurrent.)
     func command(_ name: String, nodeID: String?, params: JSONValue) throws -> JSONValue {
+        try commandLock.withLock { _ in try sendCommand(name, nodeID: nodeID, params: params) }
+    }
+
+    private func sendCommand(_ name: String, nodeID: String?, params: JSONValue) throws -> JSONValue {
         guard let token = session.withLock({ $0 }) else {
             throw GatewayProtocol.Failure(GatewayProtocol.ErrorCode.notRegistered, "the gateway has not registered with iec-am yet; it keeps trying")
         }

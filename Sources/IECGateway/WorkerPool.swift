@@ -8,6 +8,7 @@ final class WorkerPool: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
     private var stopping = false
+    private var running = 0
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     let maxQueued: Int
@@ -16,6 +17,7 @@ final class WorkerPool: @unchecked Sendable {
         self.maxQueued = maxQueued
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
+        running = threads
         for _ in 0..<threads { spawn() }
     }
 
@@ -37,10 +39,25 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    /// Lets queued jobs finish, then ends the threads.
+    /// Jobs queued and not yet started.
+    var queued: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return jobs.count - head
+    }
+
+    /// Refuses new jobs, lets every queued one finish, and returns once the threads have ended.
     func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
+        pthread_cond_broadcast(condition)
+        while running > 0 { pthread_cond_wait(condition, mutex) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func finished() {
+        pthread_mutex_lock(mutex)
+        running -= 1
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
     }
@@ -67,6 +84,7 @@ final class WorkerPool: @unchecked Sendable {
         let status = pthread_create(&thread, nil, { argument in
             let pool = Unmanaged<WorkerPool>.fromOpaque(argument!).takeRetainedValue()
             while let job = pool.next() { job() }
+            pool.finished()
             return nil
         }, box)
         precondition(status == 0, "cannot start a worker thread")

@@ -21,9 +21,13 @@ public struct NodeRegistry: Sendable {
         self.clock = clock
     }
 
-    /// Node ids: 1 to 128 printable characters, no `/` (they appear in URLs and LDAP DNs).
+    /// Node ids: 1 to 128 bytes of printable characters, no `/` or `\\` (ids appear
+    /// in URL paths), no control characters, no leading or trailing space. Anything
+    /// else — `<`, quotes, `=` — is allowed: every consumer escapes (HTML as text,
+    /// URLs percent-encoded, LDAP DNs per RFC 4514).
     public static func isValidNodeID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 128 && id.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value != 0x7F && $0 != "/" && $0 != "\\" && $0 != "," && $0 != "+" && $0 != "\"" && $0 != "<" && $0 != ">" && $0 != ";" && $0 != "=" }
+        guard !id.isEmpty, id.utf8.count <= 128, id.first != " ", id.last != " " else { return false }
+        return id.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) && $0 != "/" && $0 != "\\" }
     }
 
     /// The public key of a JWK given at registration: an EC P-256 public key, nothing else.
@@ -43,7 +47,9 @@ public struct NodeRegistry: Sendable {
     /// registration); with another key it is a conflict.
     public func register(realm: String, id: String, type: IdentityRecord.NodeType, parentID: String?, key: JWK,
                          attributes: JSONValue = .object([:])) throws -> IdentityRecord {
-        guard Self.isValidNodeID(id) else { throw IECRealmError.badRequest("node ids are 1 to 128 printable characters without / \\ , + \" < > ; =") }
+        guard Self.isValidNodeID(id) else {
+            throw IECRealmError.badRequest("node ids are 1 to 128 bytes of printable characters, without / or \\ and without leading or trailing spaces")
+        }
         let now = clock.now
         let keys = JWKS(keys: [key]).json
         if let existing = try store.identity(realm: realm, id: id) {

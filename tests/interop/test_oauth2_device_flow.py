@@ -116,16 +116,27 @@ def test_device_code_of_another_client_is_refused(am, am_discovery, device_clien
     expect_error(authlib_session(am_discovery, other), am_discovery, grant["device_code"], "invalid_grant")
 
 
-@pytest.mark.skipif(not os.environ.get("IEC_AM_SLOW_TESTS"),
-                    reason="expired_token needs a device code to outlive its lifetime, and iec-am has no "
-                           "setting for a short one (device_code_lifetime lives in the realm settings in "
-                           "the store, with no config key, setup option or admin API); the default is "
-                           "300 s. Set IEC_AM_SLOW_TESTS=1 to wait the 5 minutes.")
-def test_expired_device_code_gives_expired_token(am, am_discovery, device_client):
-    sess = authlib_session(am_discovery, device_client)
-    grant = device_authorize(sess, am_discovery)
-    time.sleep(grant["expires_in"] + 2)
-    expect_error(sess, am_discovery, grant["device_code"], "expired_token")
+def test_expired_device_code_gives_expired_token(am_factory):
+    """A realm whose device codes live 5 s (set through the admin API): a code
+    polled after that answers expired_token."""
+    server = am_factory()
+    response = server.admin("PUT", "/json/realms/root/realms/edge/oauth2/settings", json={"device_code_lifetime": 5})
+    assert response.status_code == 200, response.text
+    assert response.json()["device_code_lifetime"] == 5
+    discovery = server.discovery()
+    client = server.create_client(method="client_secret_basic", grants=[GRANT_DEVICE_CODE], name="Short-lived codes")
+    sess = authlib_session(discovery, client)
+    grant = device_authorize(sess, discovery)
+    assert grant["expires_in"] == 5
+    time.sleep(grant["expires_in"] + 1)
+    expect_error(sess, discovery, grant["device_code"], "expired_token")
+
+
+def test_oauth2_settings_are_checked(am):
+    bad = am.admin("PUT", "/json/realms/root/realms/edge/oauth2/settings", json={"access_token_lifetime": 10**9})
+    assert bad.status_code == 400 and "access_token_lifetime" in bad.json()["message"], bad.text
+    unknown = am.admin("PUT", "/json/realms/root/realms/edge/oauth2/settings", json={"colour": "blue"})
+    assert unknown.status_code == 400 and "unknown setting" in unknown.json()["message"], unknown.text
 
 
 # --- refresh ----------------------------------------------------------------------------
