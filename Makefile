@@ -7,8 +7,11 @@
 #   make test        swift build --build-tests, swift test, then the Python interop suite
 #                    (tests/interop); ends with one summary line
 #   make demo        release build, then a walkthrough in run/demo/ that leaves iec-am
-#                    running on 127.0.0.1:8080 (realm edge)
+#                    running on 127.0.0.1:8080 (realm edge) and iecservice on 127.0.0.1:5556,
+#                    and ends with the seed's simpleclient output
 #   make demo-stop   stop whatever `make demo` left running
+#   make sdk         the SDK bundle dist/iec-sdk/ (lib/libiecclient.so, include/, examples/,
+#                    iecutil, sdk-config.json) and dist/iec-sdk-linux-ARCH-1.0.0.tgz
 #   make bench       release build of iec-am, then wrk on the token endpoint (bench/README.md)
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
@@ -25,7 +28,7 @@ export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/
 SCRATCH ?=
 export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
-.PHONY: help bootstrap build test demo demo-stop bench clean distclean
+.PHONY: help bootstrap build test demo demo-stop sdk bench clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -40,19 +43,42 @@ test: bootstrap
 	@scripts/test.sh
 
 demo: bootstrap
-	@echo "== building iecutil and iec-am (release) =="
+	@echo "== building iecutil, iec-am, iecservice and libiecclient.so (release) =="
 	swift build $(SWIFT_FLAGS) -c release --product iecutil
 	swift build $(SWIFT_FLAGS) -c release --product iec-am
+	swift build $(SWIFT_FLAGS) -c release --product iecservice
+	swift build $(SWIFT_FLAGS) -c release --product iecclient
 	@scripts/demo.sh "$$(swift build $(SWIFT_FLAGS) -c release --show-bin-path)"
 
 demo-stop:
 	@scripts/demo.sh --stop
 
+# iecutil for the bundle links the Swift runtime statically, in a scratch folder of its own
+# (--static-swift-stdlib would otherwise rebuild the ordinary release build each time).
+SDK_SCRATCH := $(if $(SCRATCH),$(SCRATCH)/sdk-static,.build/sdk-static)
+sdk: bootstrap
+	@echo "== building libiecclient.so and a self-contained iecutil (release) =="
+	swift build $(SWIFT_FLAGS) -c release --product iecclient
+	swift build --scratch-path $(SDK_SCRATCH) -c release --static-swift-stdlib --product iecutil
+	@lib="$$(swift build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
+	 util="$$(swift build --scratch-path $(SDK_SCRATCH) -c release --show-bin-path)"; \
+	 rm -rf dist/iec-sdk && mkdir -p dist/iec-sdk/lib dist/iec-sdk/examples && \
+	 install -m 0755 "$$lib/libiecclient.so" dist/iec-sdk/lib/ && strip --strip-unneeded dist/iec-sdk/lib/libiecclient.so && \
+	 install -m 0755 "$$util/iecutil" dist/iec-sdk/ && strip dist/iec-sdk/iecutil && \
+	 cp -r include dist/iec-sdk/ && install -m 0644 examples/sdk-config.json dist/iec-sdk/ && \
+	 install -m 0755 examples/build-examples.sh examples/run-examples.sh dist/iec-sdk/examples/ && \
+	 install -m 0644 examples/README.md dist/iec-sdk/examples/ && \
+	 for d in examples/*/; do n="$$(basename "$$d")"; [ -f "$$d$$n.c" ] || continue; \
+	   mkdir -p "dist/iec-sdk/examples/$$n" && install -m 0644 "$$d$$n.c" "dist/iec-sdk/examples/$$n/"; done && \
+	 tar -czf "dist/iec-sdk-linux-$$(uname -m)-1.0.0.tgz" -C dist iec-sdk && \
+	 echo "== dist/iec-sdk ==" && (cd dist && find iec-sdk -type f | sort) && \
+	 ls -l dist/iec-sdk/lib/libiecclient.so "dist/iec-sdk-linux-$$(uname -m)-1.0.0.tgz" | awk '{print $$5, $$NF}'
+
 bench: bootstrap
 	@bench/run.sh
 
 clean: demo-stop
-	rm -rf .build run tests/artifacts .pytest_cache
+	rm -rf .build run dist tests/artifacts .pytest_cache
 	find tests -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

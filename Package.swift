@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "iecservice", targets: ["iecservice"]),
         .library(name: "IECCrypto", targets: ["IECCrypto"]),
         .library(name: "JOSE", targets: ["JOSE"]),
+        .library(name: "iecclient", type: .dynamic, targets: ["IECClientC"]),
+        .executable(name: "iec-sdk-examples", targets: ["iec-sdk-examples"]),
     ],
     targets: [
         // C libraries: one system-library target each, imported by exactly one Swift module.
@@ -98,5 +100,21 @@ let package = Package(
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "IECCrypto", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "IECLogFileTests", dependencies: ["IECLogFile", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], swiftSettings: swiftSettings),
+
+        // The SDK: IECClient (Swift API); IECClientC, the C API of include/libiecclient.h, is libiecclient.so:
+        // self-contained (the Swift runtime linked in statically, its symbols not exported), so never a dependency of tests.
+        .target(
+            name: "IECClient",
+            dependencies: ["Messaging", "IECGateway", "IECGatewayStore", "IECConfig", "IECCrypto", "IECJSON", "IECLog", "IECLogFile"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "IECClientC", dependencies: ["IECClient", "IECJSON"], exclude: ["libiecclient.map"],
+            swiftSettings: swiftSettings + [.unsafeFlags(["-static-stdlib"])],
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--no-undefined", "-Xlinker", "--exclude-libs=ALL", "-Xlinker",
+                "--version-script=" + String(#filePath.dropLast("Package.swift".count)) + "Sources/IECClientC/libiecclient.map"])]),
+        .executableTarget(name: "iec-sdk-examples", dependencies: ["IECClient", "IECJSON"], path: "examples/swift", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IECClientTests", dependencies: ["IECClient", "Messaging", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECGatewayStore"],
+            swiftSettings: swiftSettings),
     ]
 )

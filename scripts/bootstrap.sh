@@ -40,6 +40,7 @@ PACKAGES+=(
     libsqlite3-dev        # SQLite store, iec-service.db, iec-sdk.db (CSQLite)
     duktape-dev           # sandboxed JavaScript for command/attestation scripts (CDuktape)
     wrk                   # HTTP load tests
+    valgrind              # memcheck of the SDK (tests/interop/test_sdk_valgrind.py)
     chromium chromium-driver   # headless browser tests of the Edge Identity Manager (selenium)
 )
 

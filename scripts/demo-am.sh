@@ -63,8 +63,4 @@ python3 -c 'import json; print(json.load(open("am/token.json"))["access_token"])
 step "verify that token against the realm's JWKS, fetched from its jwks_uri"
 show_from am/access-token.jwt token verify --jwks "$REALM_URL/connect/jwk_uri" --issuer "$REALM_URL" --audience demo-client
 
-echo
-echo "demo: iec-am keeps running on $AM, realm edge."
-echo "demo:   discovery  $REALM_URL/.well-known/openid-configuration"
-echo "demo:   admin UI   $AM/identitymanager/ (Edge Identity Manager; amadmin, password in run/demo/am/admin-password)"
-echo "demo: stop everything with: make demo-stop"
+echo "demo: iec-am is running on $AM (discovery: $REALM_URL/.well-known/openid-configuration)"

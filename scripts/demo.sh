@@ -104,3 +104,6 @@ show_from token.jwt token decode
 
 # shellcheck source=scripts/demo-am.sh
 . "$ROOT/scripts/demo-am.sh"
+
+# shellcheck source=scripts/demo-gateway.sh
+. "$ROOT/scripts/demo-gateway.sh"
