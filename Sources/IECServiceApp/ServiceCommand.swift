@@ -89,20 +89,4 @@ public enum ServiceCommand {
         }
         return Logger(label: "iecservice", minimumLevel: level, sink: StandardErrorSink())
     }
-
-    /// Blocks until SIGTERM or SIGINT.
-    static func waitForTermination() {
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
-        let done = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { done.signal() }
-            source.resume()
-            return source
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
-    }
 }

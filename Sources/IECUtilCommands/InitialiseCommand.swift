@@ -43,6 +43,8 @@ enum InitialiseCommand {
             let keyFile = try options.value("key-file") ?? ((output.hasSuffix(".db") ? String(output.dropLast(3)) : output) + ".key")
             let configuration = try parseOrFail { try GatewayConfiguration.parse(try Files.read(file), source: file) }
             say("Initialising service")
+            try requireFolder(of: output)
+            try requireFolder(of: keyFile)
             if access(output, F_OK) == 0, !options.has("force") {
                 say("\(output) exists; left unchanged (use -force to initialise it again)")
                 return
@@ -65,6 +67,7 @@ enum InitialiseCommand {
                 throw CommandFailure("\(file): zmq_client.public_key does not belong to zmq_client.secret_key (it should be \(derived))")
             }
             say("Initialising sdk")
+            try requireFolder(of: output)
             if access(output, F_OK) == 0, !options.has("force") {
                 say("\(output) exists; left unchanged (remove it, or use -force, to initialise again)")
                 return
@@ -73,6 +76,16 @@ enum InitialiseCommand {
             say("Finished sdk initialisation")
         default:
             throw UsageError("-initialise takes service or sdk, not \"\(kind.prefix(20))\"")
+        }
+    }
+
+    /// The folder an output file goes into must exist: say so plainly rather than fail on create.
+    private static func requireFolder(of path: String) throws {
+        guard let slash = path.lastIndex(of: "/") else { return }
+        let folder = String(path[..<slash])
+        var status = stat()
+        guard folder.isEmpty || (stat(folder, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR) else {
+            throw CommandFailure("the folder \(folder) does not exist (for -output \(path))")
         }
     }
 
