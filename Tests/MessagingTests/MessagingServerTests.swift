@@ -80,7 +80,8 @@ final class MessagingServerTests: XCTestCase {
         let line = try XCTUnwrap(echo.waitForLine { $0.contains("ZAP: connection refused") }, "\(echo.lines)")
         XCTAssertTrue(line.contains("reason=\"client key not on the list\""), line)
         XCTAssertTrue(line.contains("peer=127.0.0.1"), line)
-        XCTAssertTrue(line.contains("key=\(stranger.publicKeyZ85.prefix(8))…"), line)
+        // Z85 has '=' in its alphabet, so the logger may quote the value: look for the prefix itself.
+        XCTAssertTrue(line.contains("key=") && line.contains("\(stranger.publicKeyZ85.prefix(8))…"), line)
         XCTAssertFalse(echo.lines.contains { $0.contains(stranger.publicKeyZ85.prefix(9)) }, "no more than 8 characters of a key")
         // Good clients are unaffected.
         XCTAssertNoThrow(try echo.client().request(requestBytes("ok"), timeout: .seconds(5)))

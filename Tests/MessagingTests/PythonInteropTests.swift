@@ -126,7 +126,9 @@ final class PythonInteropTests: XCTestCase {
         XCTAssertNotNil(echo.waitForLine { $0.contains("message dropped") && $0.contains("empty payload") }, "\(echo.lines)")
         XCTAssertNotNil(echo.waitForLine { $0.contains("message dropped") && $0.contains("no empty delimiter") })
         XCTAssertNotNil(echo.waitForLine { $0.contains("message dropped") && $0.contains("not [payload] or [empty, payload]") })
-        XCTAssertNotNil(echo.waitForLine { $0.contains("handshake failed") && $0.contains("does not use CURVE") }, "\(echo.lines)")
+        // A client without CURVE fails its handshake; libzmq names the cause by timing
+        // ("does not use CURVE", or a broken pipe when the peer is already gone).
+        XCTAssertNotNil(echo.waitForLine { $0.contains("handshake failed") }, "\(echo.lines)")
         let client = try echo.client()
         let reply = try JSONValue.parse(client.request(requestBytes("still-alive"), timeout: .seconds(5)))
         XCTAssertEqual(reply["request_id"], "still-alive")
