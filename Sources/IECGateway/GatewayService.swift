@@ -21,6 +21,9 @@ public final class GatewayService: Sendable {
     private let session = Mutex<String?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let inFlight = Atomic<Int>(0)
+    /// When the socket thread last handed over a request (monotonic nanoseconds), so
+    /// that shutdown can wait for the stream of already-sent requests to end.
+    private let lastReceived = Atomic<UInt64>(0)
     private let tokenCache = Mutex<[String: (tokens: JSONValue, refreshAt: Double)]>([:])
     private let gatewayKey: P256.PrivateKey
     private let workers: WorkerPool
@@ -64,6 +67,7 @@ public final class GatewayService: Sendable {
         }
         let server = try MessagingServer(configuration: messaging, logger: logger.labelled("zmq"))
         try server.start { [self] message in
+            lastReceived.store(monotonicNanoseconds(), ordering: .relaxed)
             let accepted = workers.submit { [self] in
                 let reply = handle(message.payload, client: message.clientPublicKey)
                 try? server.send(reply, to: message.peer)
@@ -88,7 +92,13 @@ public final class GatewayService: Sendable {
     public func shutdown(grace: Double = 10) {
         stopping.store(true, ordering: .sequentiallyConsistent)
         let deadline = clock.now + grace
-        while inFlight.load(ordering: .sequentiallyConsistent) > 0 || workers.queued > 0, clock.now < deadline { usleepMillis(10) }
+        // Requests clients sent before the signal may still sit in ZeroMQ's queues:
+        // keep reading (and answering shutting_down) until none has come for 200 ms.
+        func busy() -> Bool {
+            let quietFor = monotonicNanoseconds() &- lastReceived.load(ordering: .relaxed)
+            return inFlight.load(ordering: .sequentiallyConsistent) > 0 || workers.queued > 0 || quietFor < 200_000_000
+        }
+        while busy(), clock.now < deadline { usleepMillis(10) }
         workers.stop()
         server.withLock { $0 }?.shutdown()
     }
@@ -326,6 +336,12 @@ public final class GatewayService: Sendable {
         if let seconds = answer["expires_in"]?.int64Value { tokens["expires_in"] = .string(String(seconds)) }
         return .object(tokens)
     }
+}
+
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
 func usleepMillis(_ milliseconds: Int) {
