@@ -12,7 +12,7 @@ public import Store
 /// `router` holds every route; `HTTPServer` runs it.
 public final class AMServer: Sendable {
     public let configuration: AMConfiguration
-    public let store: any IECStore
+    public let store: any Store
     public let provider: OAuth2Provider
     public let sessions: SessionManager
     public let registry: NodeRegistry
@@ -24,7 +24,7 @@ public final class AMServer: Sendable {
     public let random: any RandomSource
     public let logger: Logger
 
-    public init(configuration: AMConfiguration, store: any IECStore, logger: Logger, clock: any WallClock = SystemClock(),
+    public init(configuration: AMConfiguration, store: any Store, logger: Logger, clock: any WallClock = SystemClock(),
                 random: any RandomSource = SystemRandom()) {
         self.configuration = configuration
         self.store = store

@@ -7,7 +7,6 @@ public import Store
 /// The IEC realm service over HTTP: the authentication chains and the command
 /// endpoint for gateways, and the admin API for identities, scripts and settings.
 extension AMServer {
-    var iecStore: any IECStore { store }
 
     func addIECRoutes(to router: inout Router) {
         let base = "/json/realms/root/realms/{realm}"
@@ -90,17 +89,17 @@ extension AMServer {
         _ = try requireAdmin(request)
         let realm = try requireRealm(request)
         let filter = try identityFilter(request)
-        let page = try iecStore.listIdentities(realm: realm, filter: filter, page: page(request))
+        let page = try store.listIdentities(realm: realm, filter: filter, page: page(request))
         var response = listing(page.items.map(identityJSON), next: page.nextCursor)
         if request.query["_totalCount"] != "false", case .object(var members) = try JSONValue.parse(response.body) {
-            members["totalCount"] = .int(Int64(try iecStore.countIdentities(realm: realm, filter: filter)))
+            members["totalCount"] = .int(Int64(try store.countIdentities(realm: realm, filter: filter)))
             response = .json(.object(members))
         }
         return response
     }
 
     func requireIdentity(_ request: HTTPServerRequest, realm: String) throws -> IdentityRecord {
-        guard let node = try iecStore.identity(realm: realm, id: request.pathParameters["id"] ?? "") else {
+        guard let node = try store.identity(realm: realm, id: request.pathParameters["id"] ?? "") else {
             throw HTTPError(status: 404, message: "no such identity")
         }
         return node
@@ -110,7 +109,7 @@ extension AMServer {
         _ = try requireAdmin(request)
         let realm = try requireRealm(request)
         let node = try requireIdentity(request, realm: realm)
-        let children = try iecStore.listIdentities(realm: realm, filter: IdentityFilter(parentID: node.id), page: PageRequest(limit: 1000))
+        let children = try store.listIdentities(realm: realm, filter: IdentityFilter(parentID: node.id), page: PageRequest(limit: 1000))
         var json = identityJSON(node).objectValue!
         json["children"] = .array(children.items.map { ["id": .string($0.id), "type": .string($0.type.rawValue), "status": .string($0.status.rawValue)] })
         return .json(.object(json))
@@ -175,14 +174,14 @@ extension AMServer {
         _ = try requireAdmin(request)
         let realm = try requireRealm(request)
         let mapping = try iecSettings(realm).commandScripts
-        let scripts = try iecStore.listScripts(realm: realm)
+        let scripts = try store.listScripts(realm: realm)
         return listing(scripts.map { script in scriptJSON(script, mappedTo: mapping.filter { $0.value == script.name }.keys.sorted()) }, next: nil)
     }
 
     func readScript(_ request: HTTPServerRequest) throws -> HTTPServerResponse {
         _ = try requireAdmin(request)
         let realm = try requireRealm(request)
-        guard let script = try iecStore.script(realm: realm, name: request.pathParameters["name"] ?? "") else {
+        guard let script = try store.script(realm: realm, name: request.pathParameters["name"] ?? "") else {
             throw HTTPError(status: 404, message: "no such script")
         }
         let mapping = try iecSettings(realm).commandScripts
@@ -202,11 +201,11 @@ extension AMServer {
         guard kind == "command" || kind == "attestation" else { throw HTTPError(status: 400, message: "kind must be command or attestation") }
         if let problem = scriptEngineCheck(source) { throw HTTPError(status: 400, message: "the script does not compile: \(problem)") }
         let now = clock.now
-        let existing = try iecStore.script(realm: realm, name: name)
+        let existing = try store.script(realm: realm, name: name)
         let script = ScriptRecord(
             realm: realm, name: name, kind: kind, source: source, description: body["description"]?.stringValue ?? existing?.description ?? "",
             createdAt: existing?.createdAt ?? now, updatedAt: now)
-        try iecStore.putScript(script)
+        try store.putScript(script)
         audit(realm: realm, actor: admin.subject, action: "script.put", target: name, outcome: "success")
         return .json(scriptJSON(script, mappedTo: []), status: existing == nil ? 201 : 200)
     }
@@ -215,7 +214,7 @@ extension AMServer {
         let admin = try requireAdmin(request)
         let realm = try requireRealm(request)
         let name = request.pathParameters["name"] ?? ""
-        guard try iecStore.deleteScript(realm: realm, name: name) else { throw HTTPError(status: 404, message: "no such script") }
+        guard try store.deleteScript(realm: realm, name: name) else { throw HTTPError(status: 404, message: "no such script") }
         audit(realm: realm, actor: admin.subject, action: "script.delete", target: name, outcome: "success")
         return .json(["_id": .string(name)])
     }

@@ -116,7 +116,7 @@ public struct RealmSetup: Sendable {
         }
         // The default command scripts (the original's loadDefaultCommandScripts), and the
         // documented examples, unmapped. Existing scripts are left as the admin made them.
-        if let scripts = store as? any IECStore {
+        if let scripts = store as? any Store {
             var wanted: [(String, String, String, String)] = DefaultScripts.commandMapping.values.sorted().map {
                 ($0, "command", DefaultScripts.source(for: $0)!, "Default script of a built-in command")
             }

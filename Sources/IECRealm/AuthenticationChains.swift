@@ -25,14 +25,14 @@ public struct AuthenticationChains: Sendable {
     /// How long a challenge may be answered.
     public static let challengeLifetime: Double = 60
 
-    public let store: any IECStore
+    public let store: any Store
     public let provider: OAuth2Provider
     public let registry: NodeRegistry
     public let sessions: SessionManager
     public let random: any RandomSource
     var clock: any WallClock { provider.clock }
 
-    public init(store: any IECStore, provider: OAuth2Provider, sessions: SessionManager, random: any RandomSource = SystemRandom()) {
+    public init(store: any Store, provider: OAuth2Provider, sessions: SessionManager, random: any RandomSource = SystemRandom()) {
         self.store = store
         self.provider = provider
         self.registry = NodeRegistry(store: store, clock: provider.clock)

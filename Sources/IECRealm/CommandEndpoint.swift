@@ -13,13 +13,13 @@ internal import Synchronization
 /// (the endpoint URL), `nonce` (an integer, strictly increasing per gateway) and
 /// `csrf` (the session token, binding the body to the session).
 public struct CommandEndpoint: Sendable {
-    public let store: any IECStore
+    public let store: any Store
     public let provider: OAuth2Provider
     public let registry: NodeRegistry
     public let sessions: SessionManager
     public let engine: ScriptEngine
 
-    public init(store: any IECStore, provider: OAuth2Provider, sessions: SessionManager, engine: ScriptEngine = ScriptEngine()) {
+    public init(store: any Store, provider: OAuth2Provider, sessions: SessionManager, engine: ScriptEngine = ScriptEngine()) {
         self.store = store
         self.provider = provider
         self.registry = NodeRegistry(store: store, clock: provider.clock)

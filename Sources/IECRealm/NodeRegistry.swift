@@ -4,19 +4,16 @@ public import JOSE
 public import OAuth2
 public import Store
 
-/// The store the IEC realm service needs (identities and scripts are part of every `Store`).
-public typealias IECStore = Store
-
 /// Creates, reads and changes edge-node identities together with the OAuth2
 /// client each node is, so that the two never drift apart: a node gets its
 /// tokens as a `private_key_jwt` client with its own key, and disabling or
 /// deleting the node disables or deletes the client (its tokens then
 /// introspect as inactive at once).
 public struct NodeRegistry: Sendable {
-    public let store: any IECStore
+    public let store: any Store
     public let clock: any WallClock
 
-    public init(store: any IECStore, clock: any WallClock) {
+    public init(store: any Store, clock: any WallClock) {
         self.store = store
         self.clock = clock
     }
