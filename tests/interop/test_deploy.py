@@ -29,6 +29,7 @@ import re
 import shutil
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -480,12 +481,24 @@ def test_help_and_usage_errors(stub_deploy: Deploy, script: Path):
 @pytest.mark.parametrize("script", [INSTALL, UNINSTALL], ids=["install", "uninstall"])
 def test_refuses_the_root_prefix_without_root(stub_deploy: Deploy, script: Path):
     argv = ["bash", str(script)]
+    readable = None
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             pytest.skip("running as root and setpriv (util-linux) is missing: cannot drop to a user")
-        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
-    proc = subprocess.run(argv, cwd="/", env=stub_deploy.env, capture_output=True, text=True, timeout=60)
+        # The clone may sit in a folder only root can enter (mktemp -d is 0700):
+        # give the unprivileged user a readable copy of the script.
+        readable = Path(tempfile.mkdtemp(prefix="iec-deploy-"))
+        readable.chmod(0o755)
+        copy = readable / script.name
+        shutil.copy(script, copy)
+        copy.chmod(0o644)
+        argv = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", str(copy)]
+    try:
+        proc = subprocess.run(argv, cwd="/", env=stub_deploy.env, capture_output=True, text=True, timeout=60)
+    finally:
+        if readable is not None:
+            shutil.rmtree(readable, ignore_errors=True)
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
     assert "needs root" in proc.stderr and "--prefix" in proc.stderr, proc.stderr
     assert proc.stdout == ""
