@@ -43,6 +43,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var tls: TLS? = nil
     /// Seconds `shutdown()` waits for requests in progress before closing every connection. Default 10.
     public var shutdownGracePeriod: Double = 10
+    /// Addresses of reverse proxies (e.g. nginx in front of several servers)
+    /// whose `X-Forwarded-For` names the client; requests from anyone else keep
+    /// their TCP peer as the client address. Default: none.
+    public var trustedProxies: Set<String> = []
 
     public init(
         host: String = "127.0.0.1",

@@ -55,6 +55,8 @@ final class ServerCore: Sendable {
     let maxBodyBytes: Int
     let maxHeaderBytes: Int
     let isSecure: Bool
+    /// Peers whose `X-Forwarded-For` names the client (see ``ForwardedFor``).
+    let trustedProxies: Set<String>
     /// Set by `shutdown()`: responses then carry `Connection: close`.
     let draining = Atomic<Bool>(false)
     private let requestIDs = RequestIDGenerator()
@@ -66,6 +68,7 @@ final class ServerCore: Sendable {
         self.maxBodyBytes = configuration.maxBodyBytes
         self.maxHeaderBytes = configuration.maxHeaderBytes
         self.isSecure = configuration.tls != nil
+        self.trustedProxies = configuration.trustedProxies
     }
 
     // MARK: - libmicrohttpd callbacks (called through the closures in MHDDaemon)
@@ -197,7 +200,8 @@ final class ServerCore: Sendable {
         context.body = []
         let request = HTTPServerRequest(
             method: context.method, target: RequestTarget(context.target), headers: context.headers, body: body,
-            remoteAddress: clientAddress(connection), isSecure: isSecure, requestID: requestID)
+            remoteAddress: ForwardedFor.clientAddress(peer: clientAddress(connection), headers: context.headers, trustedProxies: trustedProxies),
+            isSecure: isSecure, requestID: requestID)
         let response: HTTPServerResponse
         do {
             response = try responder.respond(to: request)

@@ -102,6 +102,7 @@ public enum AMCommand {
         http.maxHeaderBytes = config.maxHeaderBytes
         http.maxBodyBytes = config.maxBodyBytes
         http.connectionTimeout = config.connectionTimeout
+        http.trustedProxies = Set(config.trustedProxies)
         if let tls = config.tls {
             http.tls = HTTPServerConfiguration.TLS(certificatePEM: try Files.readText(tls.certificateFile), keyPEM: try Files.readText(tls.keyFile))
         }

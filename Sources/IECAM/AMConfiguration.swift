@@ -1,3 +1,4 @@
+internal import HTTPServer
 public import IECConfig
 public import IECJSON
 public import IECLog
@@ -23,6 +24,8 @@ public struct AMConfiguration: Sendable {
     public var tls: TLS?
     /// The base URL clients use to reach this server; issuers and endpoints derive from it.
     public var publicURL: String?
+    /// `server.trusted_proxies`: reverse proxies whose `X-Forwarded-For` names the client.
+    public var trustedProxies: [String] = []
     /// SQLite database path (the embedded default store).
     public var sqlitePath = "data/iec-am.db"
     public var logLevel: LogLevel = .info
@@ -67,6 +70,10 @@ public struct AMConfiguration: Sendable {
             config.publicURL = try server.nonEmptyString("public_url")
             if let url = config.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw server.error("public_url", "expected an http:// or https:// URL")
+            }
+            config.trustedProxies = try server.stringArray("trusted_proxies") ?? []
+            for (index, address) in config.trustedProxies.enumerated() where !ForwardedFor.isAddressLiteral(Substring(address)) {
+                throw server.error("trusted_proxies[\(index)]", "expected an IPv4 or IPv6 address, got \"\(address)\"")
             }
             if let tls = try server.object("tls") {
                 config.tls = TLS(
