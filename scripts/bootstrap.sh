@@ -42,6 +42,7 @@ PACKAGES+=(
     wrk                   # HTTP load tests
     valgrind              # memcheck of the SDK (tests/interop/test_sdk_valgrind.py)
     chromium chromium-driver   # headless browser tests of the Edge Identity Manager (selenium)
+    nginx-light           # the load balancer of the scale-out tests (tests/interop/test_scale_out*.py)
 )
 
 apt_updated=0
