@@ -141,13 +141,13 @@ write_replication() {
     [ -n "$SERVER_ID" ] || return 0
     local rid=0 provider credentials
     credentials="$(cat "$DIR/admin.password")"
-    printf '\noverlay syncprov\nsyncprov-checkpoint 100 10\n'
+    printf '\n# Multi-provider replication: a consumer of every other provider, then syncprov.\n'
     for provider in "${PROVIDERS[@]}"; do
         rid=$((rid + 1))
         printf 'syncrepl rid=%03d provider=%s bindmethod=simple binddn="%s" credentials="%s" searchbase="%s" type=refreshAndPersist retry="1 +" timeout=5\n' \
             "$rid" "$provider" "$ROOTDN" "$credentials" "$SUFFIX"
     done
-    printf 'multiprovider on\n'
+    printf 'multiprovider on\noverlay syncprov\nsyncprov-checkpoint 100 10\n'
 }
 
 { write_global; write_database; write_replication; } >"$CONF"

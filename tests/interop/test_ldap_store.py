@@ -111,3 +111,89 @@ def test_iec_am_with_the_directory_down_says_where_it_looked(iec_am_binary):
         assert f"directory unreachable at {server.directory.url}" in serve.stderr, serve.stderr
     finally:
         server.close()
+
+
+# --- deploy/ldap: the schema files and the replication options of start-slapd.sh ---------
+
+from ldap_directory import ADMIN_DN, REPO, SUFFIX, LDAPDirectory  # noqa: E402
+
+
+def _names(text: str) -> set[str]:
+    import re
+    return set(re.findall(r"NAME '([A-Za-z0-9]+)'", re.sub(r"\n ", "", text)))
+
+
+def test_schema_ldif_and_schema_file_define_the_same_names():
+    schema = (REPO / "deploy/ldap/iec.schema").read_text()
+    ldif = (REPO / "deploy/ldap/iec.ldif").read_text()
+    names = _names(schema)
+    assert {"iecRecord", "iecEdgeNode", "edgeNodeType", "edgeNodeConfig", "edgeNodeRegistrationJwk",
+            "edgeNodeUserConfig", "edgeNodePairedUser"} <= names
+    assert _names(ldif) == names
+
+
+def test_schema_ldif_loads_into_a_cn_config_directory(tmp_path):
+    conf = tmp_path / "slapd.conf"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "slapd.d").mkdir()
+    conf.write_text(f"include /etc/ldap/schema/core.schema\nmodulepath /usr/lib/ldap\nmoduleload back_mdb\n"
+                    f"database mdb\nsuffix \"{SUFFIX}\"\ndirectory {tmp_path / 'data'}\n")
+    # Converts slapd.conf to cn=config (its database check fails on the empty mdb folder: irrelevant here).
+    subprocess.run(["slaptest", "-f", str(conf), "-F", str(tmp_path / "slapd.d")], capture_output=True, timeout=60)
+    assert (tmp_path / "slapd.d" / "cn=config" / "cn=schema").is_dir()
+    added = subprocess.run(["slapadd", "-n", "0", "-F", str(tmp_path / "slapd.d"), "-l",
+                            str(REPO / "deploy/ldap/iec.ldif")], capture_output=True, text=True, timeout=60)
+    assert added.returncode == 0, added.stderr
+    assert (tmp_path / "slapd.d" / "cn=config" / "cn=schema" / "cn={1}iec.ldif").is_file()
+    checked = subprocess.run(["slaptest", "-u", "-F", str(tmp_path / "slapd.d")], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+
+
+def _search(directory: LDAPDirectory, base: str, *attrs: str) -> str:
+    return subprocess.run(["ldapsearch", "-x", "-LLL", "-H", directory.url, "-D", ADMIN_DN, "-w", directory.password,
+                           "-b", base, *attrs], capture_output=True, text=True, timeout=30).stdout
+
+
+def test_two_providers_replicate_what_iec_am_setup_writes(tmp_path, iec_am_binary):
+    """start-slapd.sh --server-id/--provider: iec-am writes to one, the other has it too."""
+    first, second = LDAPDirectory(tmp_path / "ds1"), LDAPDirectory(tmp_path / "ds2")
+    second.password = first.password
+    second.password_file.write_text(first.password + "\n")
+    first_port, second_port = first.port, second.port
+
+    def start(directory: LDAPDirectory, server_id: int, other: int) -> None:
+        proc = subprocess.run(
+            [str(REPO / "deploy/ldap/start-slapd.sh"), "--dir", str(directory.folder), "--port", str(directory.port),
+             "--admin-password-file", str(directory.password_file), "--server-id", str(server_id),
+             "--provider", f"ldap://127.0.0.1:{other}/"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        directory.pid = int(proc.stdout.strip())
+
+    server = None
+    try:
+        start(first, 1, second_port)
+        start(second, 2, first_port)
+        server = AMServer(iec_am_binary, root=tmp_path / "am", store="sqlite")
+        server.config_path.write_text(__import__("json").dumps(
+            {"server": {"port": server.port}, "store": first.store_config()}))
+        proc = server.run_cli("setup", "--config", server.config_path, "--generate-admin-password")
+        assert proc.returncode == 0, proc.stderr
+        base = f"ou=users,ou=am,{SUFFIX}"
+        wait_for(lambda: "dn: iecKey=" in _search(second, base, "1.1"), 15,
+                 "the administrator replicated to the second provider")
+    finally:
+        if server is not None:
+            server.close()
+        first.stop()
+        second.stop()
+
+
+def test_start_slapd_help_and_bad_options():
+    script = str(REPO / "deploy/ldap/start-slapd.sh")
+    shown = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0 and "--server-id" in shown.stdout and "--port" in shown.stdout, shown
+    for args, message in [(["--port", "1"], "--dir is required"), (["--dir", "/tmp/x", "--port", "0"], "--port"),
+                          (["--dir", "/tmp/x", "--bogus"], "unknown option"),
+                          (["--dir", "/tmp/x", "--provider", "ldap://x/"], "--provider needs --server-id")]:
+        bad = subprocess.run([script, *args], capture_output=True, text=True, timeout=30)
+        assert bad.returncode != 0 and message in bad.stderr, (args, bad.stderr)
