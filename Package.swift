@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CZMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap-dev"])]),
 
         // Duktape compiled from the amalgamated source Debian's duktape-dev ships
         // (/usr/share/duktape), with the execution-timeout hook Debian's .so lacks.
@@ -42,6 +43,8 @@ let package = Package(
         .target(name: "Scripting", dependencies: ["CDuktape", "IECJSON"], swiftSettings: swiftSettings),
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .target(name: "StoreSQLite", dependencies: ["SQLiteKit", "Store", "IECJSON"], swiftSettings: swiftSettings),
+        .target(name: "LDAPKit", dependencies: ["CLDAP"], swiftSettings: swiftSettings),
+        .target(name: "StoreLDAP", dependencies: ["LDAPKit", "Store", "IECJSON", "IECCrypto"], swiftSettings: swiftSettings),
 
         // Pure modules.
         .target(name: "IECJSON", swiftSettings: swiftSettings),
@@ -67,7 +70,7 @@ let package = Package(
         // Compositions.
         .target(
             name: "IECAM",
-            dependencies: ["HTTPServer", "OAuth2", "IECRealm", "Scripting", "Store", "StoreSQLite", "JOSE", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECCLI"],
+            dependencies: ["HTTPServer", "OAuth2", "IECRealm", "Scripting", "Store", "StoreSQLite", "StoreLDAP", "JOSE", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECCLI"],
             swiftSettings: swiftSettings),
 
         .target(
@@ -91,6 +94,8 @@ let package = Package(
         .testTarget(name: "IECUtilTests", dependencies: ["IECUtilCommands", "IECCLI", "IECJSON", "JOSE", "IECCrypto", "IECTestSupport"], swiftSettings: swiftSettings),
         .target(name: "StoreConformance", dependencies: ["Store", "IECJSON"], path: "Tests/StoreConformance", swiftSettings: swiftSettings),
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "SQLiteKit", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StoreLDAPTests", dependencies: ["StoreLDAP", "LDAPKit", "StoreConformance", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient", "IECJSON", "IECLog"], swiftSettings: swiftSettings),
         .testTarget(name: "OAuth2Tests", dependencies: ["OAuth2", "IECAM", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "IECRealmTests", dependencies: ["IECRealm", "IECAM", "OAuth2", "StoreSQLite", "Store", "JOSE", "IECCrypto", "IECJSON"], swiftSettings: swiftSettings),

@@ -42,7 +42,9 @@ PACKAGES+=(
     wrk                   # HTTP load tests
     valgrind              # memcheck of the SDK (tests/interop/test_sdk_valgrind.py)
     chromium chromium-driver   # headless browser tests of the Edge Identity Manager (selenium)
-    nginx-light           # the load balancer of the scale-out tests (tests/interop/test_scale_out*.py)
+    libldap-dev           # OpenLDAP client library: the directory store (CLDAP, LDAPKit, StoreLDAP)
+    slapd ldap-utils      # OpenLDAP server and tools: tests start private slapds (deploy/ldap/start-slapd.sh)
+    nginx-light           # the load balancer of the scale-out tests (tests/interop/test_scale_out.py)
 )
 
 apt_updated=0
@@ -69,6 +71,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     need_root "Debian packages missing: ${missing[*]}"
     say "installing Debian packages: ${missing[*]}"
     apt_update_once
+    # slapd: no debconf questions and no default database; we never use a system slapd
+    # (tests and users start their own with deploy/ldap/start-slapd.sh).
+    if command -v debconf-set-selections >/dev/null 2>&1; then
+        echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
         || die "apt-get install failed for: ${missing[*]}"
 fi

@@ -7,6 +7,7 @@ internal import IECJSON
 internal import IECLog
 internal import JOSE
 internal import Store
+internal import StoreLDAP
 internal import StoreSQLite
 
 /// The `iec-am` command line: `serve` and `setup`.
@@ -76,7 +77,8 @@ public enum AMCommand {
         return try AMConfiguration.parse(bytes, source: path, baseDirectory: folder.hasPrefix("/") ? folder : currentDirectory() + "/" + folder)
     }
 
-    static func openStore(_ config: AMConfiguration) throws -> SQLiteStore {
+    static func openStore(_ config: AMConfiguration) throws -> any Store {
+        if let ldap = config.ldap { return try openLDAPStore(ldap) }
         let folder = String(config.sqlitePath[..<(config.sqlitePath.lastIndex(of: "/") ?? config.sqlitePath.startIndex)])
         if !folder.isEmpty { mkdir(folder, 0o700) }
         do {
@@ -84,6 +86,26 @@ public enum AMCommand {
         } catch {
             throw CommandFailure("cannot open the store \(config.sqlitePath): \(error)")
         }
+    }
+
+    /// The directory store; the bind password comes from the file when one is named.
+    static func openLDAPStore(_ ldap: AMConfiguration.LDAP) throws -> LDAPStore {
+        var password = ldap.bindPassword ?? ""
+        if let file = ldap.bindPasswordFile { password = try firstLine(file) }
+        do {
+            return try LDAPStore(
+                options: LDAPStoreOptions(
+                    url: ldap.url, bindDN: ldap.bindDN, bindPassword: password, baseDN: ldap.baseDN, caFile: ldap.caFile, startTLS: ldap.startTLS,
+                    poolSize: ldap.poolSize, timeout: ldap.timeoutSeconds))
+        } catch {
+            throw CommandFailure("cannot open the directory store \(ldap.url) (base \(ldap.baseDN)): \(error)")
+        }
+    }
+
+    /// What the logs say the store is: a path or a URL and base DN, never a password.
+    static func storeDescription(_ config: AMConfiguration) -> String {
+        if let ldap = config.ldap { return "\(ldap.url) \(ldap.baseDN)" }
+        return config.sqlitePath
     }
 
     static func serve(_ arguments: [String], console: any Console) throws {
@@ -115,7 +137,7 @@ public enum AMCommand {
         } catch {
             throw CommandFailure("cannot start the HTTP server on \(config.host):\(config.port): \(error)")
         }
-        logger.notice("iec-am serving", [("address", "\(config.host):\(httpServer.port)"), ("public_url", config.effectivePublicURL), ("store", config.sqlitePath)])
+        logger.notice("iec-am serving", [("address", "\(config.host):\(httpServer.port)"), ("public_url", config.effectivePublicURL), ("store", storeDescription(config))])
 
         // Expired codes, sessions and single-use values are purged once a minute.
         let purge = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))

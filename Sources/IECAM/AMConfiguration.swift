@@ -26,8 +26,30 @@ public struct AMConfiguration: Sendable {
     public var publicURL: String?
     /// `server.trusted_proxies`: reverse proxies whose `X-Forwarded-For` names the client.
     public var trustedProxies: [String] = []
-    /// SQLite database path (the embedded default store).
+    /// SQLite database path (the embedded default store); unused when `ldap` is set.
     public var sqlitePath = "data/iec-am.db"
+    /// `store.ldap`: the directory store instead of SQLite.
+    public var ldap: LDAP?
+
+    /// `store.ldap`: an OpenLDAP directory with the schema of deploy/ldap/, shared by several iec-am.
+    public struct LDAP: Sendable, Hashable {
+        public var url: String
+        public var bindDN: String?
+        /// `bind_password`; prefer `bind_password_file`. Never logged.
+        public var bindPassword: String?
+        /// Read when the store opens (first line, without its newline).
+        public var bindPasswordFile: String?
+        public var baseDN: String
+        public var caFile: String?
+        public var startTLS = false
+        public var poolSize = 4
+        public var timeoutSeconds: Double = 5
+
+        public init(url: String, baseDN: String) {
+            self.url = url
+            self.baseDN = baseDN
+        }
+    }
     public var logLevel: LogLevel = .info
     public var accessLog = true
     /// The session cookie's name; AM's default, kept for compatibility.
@@ -88,6 +110,34 @@ public struct AMConfiguration: Sendable {
                 try sqlite.finish()
             } else {
                 config.sqlitePath = resolve(config.sqlitePath)
+            }
+            if let ldap = try store.object("ldap") {
+                guard !store.has("sqlite") else { throw store.error("ldap", "give either store.sqlite or store.ldap, not both") }
+                let url = try ldap.requiredString("url")
+                let lowered = url.lowercased()
+                guard lowered.hasPrefix("ldap://") || lowered.hasPrefix("ldaps://") else {
+                    throw ldap.error("url", "expected an ldap:// or ldaps:// URL")
+                }
+                guard let baseDN = try ldap.nonEmptyString("base_dn") else { throw ldap.error("base_dn", "required: the entry the store lives under") }
+                var settings = LDAP(url: url, baseDN: baseDN)
+                settings.bindDN = try ldap.nonEmptyString("bind_dn")
+                settings.bindPassword = try ldap.string("bind_password")
+                settings.bindPasswordFile = try ldap.nonEmptyString("bind_password_file").map(resolve)
+                if settings.bindPassword != nil, settings.bindPasswordFile != nil {
+                    throw ldap.error("bind_password_file", "give either bind_password or bind_password_file, not both")
+                }
+                if settings.bindDN == nil, settings.bindPassword != nil || settings.bindPasswordFile != nil {
+                    throw ldap.error("bind_dn", "required with a bind password")
+                }
+                settings.caFile = try ldap.nonEmptyString("ca_file").map(resolve)
+                settings.startTLS = try ldap.bool("start_tls", default: false)
+                if settings.startTLS, lowered.hasPrefix("ldaps://") {
+                    throw ldap.error("start_tls", "not with an ldaps:// URL, which is TLS already")
+                }
+                settings.poolSize = try ldap.int("pool_size", default: settings.poolSize, in: 1...256)
+                settings.timeoutSeconds = try ldap.double("timeout_seconds", default: settings.timeoutSeconds, in: 0.1...300)
+                try ldap.finish()
+                config.ldap = settings
             }
             try store.finish()
         } else {

@@ -53,4 +53,48 @@ final class AMConfigurationTests: XCTestCase {
         expectError(#"[]"#, path: "", containing: "JSON object")
         expectError(#"{"server": "#, path: "", containing: "invalid JSON")
     }
+
+    func testLDAPStoreGoodFile() throws {
+        let config = try parse("""
+            {"store": {"ldap": {"url": "ldaps://ds.example.com:636/", "bind_dn": "cn=iec-am,ou=apps,dc=example,dc=com",
+                                "bind_password_file": "secrets/ldap.password", "base_dn": "ou=iec,dc=example,dc=com",
+                                "ca_file": "/etc/ssl/ds-ca.pem", "pool_size": 8, "timeout_seconds": 2.5}}}
+            """)
+        let ldap = try XCTUnwrap(config.ldap)
+        XCTAssertEqual(ldap.url, "ldaps://ds.example.com:636/")
+        XCTAssertEqual(ldap.bindDN, "cn=iec-am,ou=apps,dc=example,dc=com")
+        XCTAssertEqual(ldap.bindPasswordFile, "/etc/iec/secrets/ldap.password", "relative to the configuration file")
+        XCTAssertNil(ldap.bindPassword)
+        XCTAssertEqual(ldap.baseDN, "ou=iec,dc=example,dc=com")
+        XCTAssertEqual(ldap.caFile, "/etc/ssl/ds-ca.pem")
+        XCTAssertFalse(ldap.startTLS)
+        XCTAssertEqual(ldap.poolSize, 8)
+        XCTAssertEqual(ldap.timeoutSeconds, 2.5)
+
+        let minimal = try XCTUnwrap(try parse(#"{"store": {"ldap": {"url": "ldap://127.0.0.1:3890/", "base_dn": "dc=iec,dc=test", "start_tls": true}}}"#).ldap)
+        XCTAssertEqual(minimal.poolSize, 4)
+        XCTAssertEqual(minimal.timeoutSeconds, 5)
+        XCTAssertTrue(minimal.startTLS)
+        XCTAssertNil(minimal.bindDN)
+        XCTAssertNil(try parse("{}").ldap, "SQLite unless store.ldap is given")
+    }
+
+    func testLDAPStoreBadFilesNameTheKey() {
+        let base = #""url": "ldap://127.0.0.1:3890/", "base_dn": "dc=iec,dc=test""#
+        expectError(#"{"store": {"ldap": {"base_dn": "dc=x"}}}"#, path: "store.ldap.url", containing: "required")
+        expectError(#"{"store": {"ldap": {"url": "http://x/", "base_dn": "dc=x"}}}"#, path: "store.ldap.url", containing: "ldap://")
+        expectError(#"{"store": {"ldap": {"url": "ldap://x/"}}}"#, path: "store.ldap.base_dn", containing: "required")
+        expectError(#"{"store": {"ldap": {\#(base), "bindDN": "cn=x"}}}"#, path: "store.ldap.bindDN", containing: "unknown key")
+        expectError(#"{"store": {"ldap": {\#(base), "pool_size": 0}}}"#, path: "store.ldap.pool_size", containing: "got 0")
+        expectError(#"{"store": {"ldap": {\#(base), "timeout_seconds": 0}}}"#, path: "store.ldap.timeout_seconds", containing: "0")
+        expectError(#"{"store": {"ldap": {\#(base), "start_tls": "yes"}}}"#, path: "store.ldap.start_tls", containing: "true or false")
+        expectError(
+            #"{"store": {"ldap": {\#(base), "bind_dn": "cn=a", "bind_password": "p", "bind_password_file": "f"}}}"#,
+            path: "store.ldap.bind_password_file", containing: "not both")
+        expectError(#"{"store": {"ldap": {\#(base), "bind_password": "p"}}}"#, path: "store.ldap.bind_dn", containing: "required")
+        expectError(
+            #"{"store": {"ldap": {"url": "ldaps://x/", "base_dn": "dc=x", "start_tls": true}}}"#, path: "store.ldap.start_tls",
+            containing: "ldaps://")
+        expectError(#"{"store": {"sqlite": {}, "ldap": {\#(base)}}}"#, path: "store.ldap", containing: "not both")
+    }
 }

@@ -12,6 +12,10 @@ mirrored; the expectations come from the OAuth2/OIDC RFCs and the iec-am contrac
     server.start()            # same database, same port
     server.close()            # stops if running, removes the folder
 
+The store is SQLite unless `store="ldap"` (or IEC_TEST_STORE=ldap in the
+environment): then the server gets a slapd of its own (ldap_directory.py),
+started before setup, kept running across iec-am restarts, stopped by close().
+
 Only the PIDs started here are ever signalled.
 """
 
@@ -32,6 +36,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+
+from ldap_directory import LDAPDirectory
 
 REALM = "edge"
 OAUTH2_PATH = f"/oauth2/realms/root/realms/{REALM}"
@@ -60,7 +66,7 @@ class AMServer:
 
     def __init__(self, binary: Path, root: Path | None = None, *, server: dict | None = None,
                  security: dict | None = None, logging: dict | None = None,
-                 admin_password: str | None = None, keep: bool | None = None):
+                 admin_password: str | None = None, keep: bool | None = None, store: str | None = None):
         self.binary = Path(binary)
         self._own_root = root is None
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="iec-am-interop-"))
@@ -81,6 +87,13 @@ class AMServer:
         # What requests verifies the server's certificate with (a CA file under TLS).
         self.verify: bool | str = True
         self._admin_token: str | None = None
+        self.store = store or os.environ.get("IEC_TEST_STORE") or "sqlite"
+        if self.store not in ("sqlite", "ldap"):
+            raise ValueError(f"store must be sqlite or ldap, not {self.store!r}")
+        self.directory: LDAPDirectory | None = None
+        if self.store == "ldap":
+            self.directory = LDAPDirectory(self.root / "slapd")
+            self.directory.start()
         self.write_config()
 
     # --- configuration and lifecycle -------------------------------------------------
@@ -105,8 +118,8 @@ class AMServer:
                   "max_body_bytes": 1048576, "max_header_bytes": 16384,
                   "connection_timeout_seconds": 30}
         server.update(self.server_overrides)
-        cfg: dict[str, Any] = {"server": server, "store": {"sqlite": {"path": "data/iec-am.db"}},
-                               "logging": self.logging}
+        store = self.directory.store_config() if self.directory else {"sqlite": {"path": "data/iec-am.db"}}
+        cfg: dict[str, Any] = {"server": server, "store": store, "logging": self.logging}
         if self.security:
             cfg["security"] = self.security
         return cfg
@@ -214,6 +227,8 @@ class AMServer:
         finally:
             self._close_log()
             self.http.close()
+            if self.directory is not None:
+                self.directory.stop()
             if self._own_root and not self.keep:
                 shutil.rmtree(self.root, ignore_errors=True)
 
