@@ -1,6 +1,6 @@
 """Several iec-am instances behind nginx, sharing one store: the scale-out of docs/scale-out.md.
 
-    cluster = Cluster(iec_am_binary, store={"sqlite": {"path": "/x/shared.db"}})
+    cluster = Cluster(iec_am_binary, store="ldap")   # or "sqlite": one file, several processes
     cluster.start()             # setup once, every member serving, nginx in front
     cluster.url                 # what gateways and clients use (nginx)
     cluster.members[0].kill()   # kill -9 one instance; nginx fails over
@@ -27,6 +27,7 @@ import requests
 
 from am_server import AMServer, AMServerError, free_port
 from gateway import IECConfig
+from ldap_directory import LDAPDirectory
 
 NGINX = "/usr/sbin/nginx"
 #: The address nginx connects to the instances from (`server.trusted_proxies`).
@@ -144,32 +145,83 @@ http {{
 class ClusterMember(AMServer):
     """One iec-am of the cluster: its own folder, port and log; the shared store and public URL."""
 
-    def __init__(self, binary: Path, root: Path, *, public_url: str, store: dict, **kwargs):
+    def __init__(self, binary: Path, root: Path, *, public_url: str | None, store_config: dict, **kwargs):
         self.public_url = public_url
-        self.store = store
-        super().__init__(binary, root, **kwargs)
+        self.store_config = store_config
+        # store="sqlite": AMServer starts no directory of its own; the shared store replaces it below.
+        super().__init__(binary, root, store="sqlite", **kwargs)
 
     def config(self) -> dict:
         cfg = super().config()
-        cfg["server"]["public_url"] = self.public_url
+        if self.public_url is not None:
+            cfg["server"]["public_url"] = self.public_url
         cfg["server"]["trusted_proxies"] = [PROXY_ADDRESS]
-        cfg["store"] = self.store
+        cfg["store"] = self.store_config
         return cfg
 
 
-class Cluster:
-    """`instances` iec-am on one store, behind one nginx."""
+class ReplicatedDirectory(LDAPDirectory):
+    """A slapd in multi-provider replication with the others of its group
+    (start-slapd.sh --server-id N --provider URL ...), all with one admin password."""
 
-    def __init__(self, binary: Path, store: dict, instances: int = 2, root: Path | None = None):
+    def __init__(self, folder: Path, server_id: int):
+        super().__init__(folder)
+        self.server_id = server_id
+        self.providers: list[str] = []
+
+    @classmethod
+    def pair(cls, root: Path) -> tuple["ReplicatedDirectory", "ReplicatedDirectory"]:
+        """Two providers replicating each other, started; each in a folder of its own."""
+        first, second = cls(Path(root) / "ds1" / "slapd", 1), cls(Path(root) / "ds2" / "slapd", 2)
+        second.password = first.password
+        second.password_file.write_text(first.password + "\n")
+        first.providers, second.providers = [second.url], [first.url]
+        try:
+            first.start()
+            second.start()
+        except BaseException:
+            first.stop()
+            second.stop()
+            raise
+        return first, second
+
+    def start(self) -> int:
+        from ldap_directory import START, SUFFIX
+        args = [str(START), "--dir", str(self.folder), "--port", str(self.port), "--suffix", SUFFIX,
+                "--admin-password-file", str(self.password_file), "--server-id", str(self.server_id)]
+        for url in self.providers:
+            args += ["--provider", url]
+        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise AssertionError(f"start-slapd.sh failed ({proc.returncode}): {proc.stderr}")
+        self.pid = int(proc.stdout.strip())
+        return self.pid
+
+
+class Cluster:
+    """`instances` iec-am on one store, behind one nginx. `store` is "sqlite" (one
+    database file shared by the processes) or "ldap" (one private slapd)."""
+
+    def __init__(self, binary: Path, store: str = "sqlite", instances: int = 2, root: Path | None = None):
         self._own_root = root is None
         self.root = Path(root) if root else Path(tempfile.mkdtemp(prefix="iec-am-cluster-"))
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.directory: LDAPDirectory | None = None
+        if store == "ldap":
+            self.directory = LDAPDirectory(self.root / "slapd")
+            self.directory.start()
+            store_config = self.directory.store_config()
+        elif store == "sqlite":
+            store_config = {"sqlite": {"path": str(self.root / "shared.db")}}
+        else:
+            raise ValueError(f"store must be sqlite or ldap, not {store!r}")
         nginx_root = self.root / "nginx"
         ports = [free_port() for _ in range(instances)]
         self.nginx = Nginx(nginx_root, [])
         public_url = self.nginx.url
         self.members: list[ClusterMember] = []
         for index in range(instances):
-            member = ClusterMember(binary, self.root / f"am{index + 1}", public_url=public_url, store=store,
+            member = ClusterMember(binary, self.root / f"am{index + 1}", public_url=public_url, store_config=store_config,
                                    admin_password=self.members[0].admin_password if self.members else None)
             member.port = ports[index]
             member.write_config()
@@ -204,5 +256,7 @@ class Cluster:
         finally:
             for member in self.members:
                 member.close()
+            if self.directory is not None:
+                self.directory.stop()
             if self._own_root:
                 shutil.rmtree(self.root, ignore_errors=True)
