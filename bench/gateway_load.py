@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import children_cpu_seconds, proc_cpu_seconds, rss_mb
+from common import children_cpu_seconds, memory_mb, proc_cpu_seconds, rss_mb
 
 CONCURRENCY = (1, 10, 100)
 
@@ -74,8 +74,9 @@ def run(args, binaries: dict[str, Path], work: Path) -> dict:
         pid = gw.proc.pid
         pids = {"iecservice": pid, "iec_am": server.proc.pid}
         out["iecservice_rss_idle_mb"] = rss_mb(pid)
+        out["iecservice_memory_idle"] = memory_mb(pid)
         out["iec_am_rss_before_mb"] = rss_mb(server.proc.pid)
-        print(f"   iecservice registered; VmRSS idle {out['iecservice_rss_idle_mb']} MiB", flush=True)
+        print(f"   iecservice registered; idle {out['iecservice_memory_idle']} MiB", flush=True)
         keys = client_keys[0]
         base = ["--endpoint", gw.endpoint, "--server-key", server_keys.public_key, "--secret-key", keys.secret_key,
                 "--public-key", keys.public_key, "--client-id", "bench-app", "--prefix", "bench-dev"]
@@ -105,7 +106,8 @@ def run(args, binaries: dict[str, Path], work: Path) -> dict:
                                      "--duration", long], pids, timeout=int(long) + 300)
         time.sleep(0.5)
         out["iecservice_rss_cached_mb"] = rss_mb(pid)
-        print(f"   VmRSS with {n} nodes cached: {out['iecservice_rss_cached_mb']} MiB", flush=True)
+        out["iecservice_memory_cached"] = memory_mb(pid)
+        print(f"   with {n} nodes cached: {out['iecservice_memory_cached']} MiB", flush=True)
         out["tokens_cached"] = []
         for clients in CONCURRENCY:
             out["tokens_cached"].append(run_iec_bench(
@@ -114,6 +116,7 @@ def run(args, binaries: dict[str, Path], work: Path) -> dict:
                 timeout=args.gw_duration + 300))
         out["iecservice_rss_after_mb"] = rss_mb(pid)
         out["iec_am_rss_after_mb"] = rss_mb(server.proc.pid)
+        out["iec_am_memory_after"] = memory_mb(server.proc.pid)
         gw.assert_unharmed("the gateway load")
         gw.stop()
         server.assert_live("the gateway load")

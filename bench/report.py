@@ -176,11 +176,18 @@ def rows(report: dict) -> list[Row]:
         out.append(Row("device registrations/s through one gateway (SQLite, 32 clients)", reg["per_s"], unit="/s",
                        kind="min", target=1000, load=_load(reg), group=grp,
                        note=f"p50 {_fmt(reg['latency_us'].get('p50'))} µs, p99 {_fmt(reg['latency_us'].get('p99'))} µs"))
+        def parts(m: dict | None) -> str:
+            if not m:
+                return ""
+            return (f"of which shared-library and other file pages (RssFile) {m.get('RssFile')} MiB, private (RssAnon) "
+                    f"{m.get('RssAnon')} MiB; Pss {m.get('Pss')} MiB")
         out.append(Row("iecservice VmRSS, idle (MiB)", gwr["iecservice_rss_idle_mb"], 6.4, unit="MiB",
-                       peer_label="original daemon", kind="max", target=6.4, group="memory"))
+                       peer_label="original daemon", kind="max", target=6.4, group="memory",
+                       note=parts(gwr.get("iecservice_memory_idle"))))
         out.append(Row(f"iecservice VmRSS, {gwr['nodes_registered']:,} nodes cached (MiB)",
                        gwr["iecservice_rss_cached_mb"], unit="MiB", kind="max", target=32, group="memory",
-                       note=f"after the cached-token runs: {gwr['iecservice_rss_after_mb']} MiB"))
+                       note=parts(gwr.get("iecservice_memory_cached")) +
+                       f"; after the cached-token runs: {gwr['iecservice_rss_after_mb']} MiB"))
         out.append(Row("iec-am VmRSS after the gateway load (MiB)", gwr["iec_am_rss_after_mb"], unit="MiB",
                        group="memory", note=f"before: {gwr['iec_am_rss_before_mb']} MiB"))
     if report.get("iec_am_rss_after_http_mb"):
@@ -255,7 +262,7 @@ def chart(report: dict, table: list[Row], path: Path) -> None:
     left.set_xscale("log")
     left.set_xlabel("requests/s (log scale), same wrk settings, same run")
     left.set_title("HTTP endpoints")
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(fontsize=7, loc="upper right", framealpha=0.9)
 
     # Right: each target, as achieved / required (1.0 = just met).
     targets = [r for r in table if r.achieved is not None]
