@@ -87,7 +87,7 @@ class Row:
             peer = f"{peer} ({self.peer_label})"
         elif self.peer_label:
             peer = self.peer_label
-        ratio = "–" if self.ratio is None else (f"{self.ratio:.2f}×" if self.ratio < 10 else f"{self.ratio:.0f}×")
+        ratio = "–" if self.ratio is None else (f"{self.ratio:.2f}×" if self.ratio < 10 else f"{self.ratio:.1f}×")
         metric = self.metric + (f" <br><sub>{self.note}</sub>" if self.note else "")
         return f"| {metric} | {_fmt(self.ours, self.unit)} | {peer} | {ratio} | {self.target_text} | {self.verdict} | {self.load or '–'} |"
 
@@ -130,7 +130,7 @@ def rows(report: dict) -> list[Row]:
     out.append(Row("token endpoint, client_credentials (req/s)", _rps(cc), _rps(g_cc), peer_label=peer_label,
                    kind="ratio_min", target=20, load=_load(cc, g_cc), group=http))
     out.append(Row("client_credentials vs nginx static 200 (req/s)", _rps(cc), _rps(ncc), peer_label="nginx",
-                   kind="ratio_min", target=0.25, load=_load(ncc), group=http))
+                   kind="ratio_min", target=0.25, load=_load(cc, ncc), group=http))
     out.append(Row("JWT-bearer grant vs Glewlwyd client_credentials + private_key_jwt (req/s)", _rps(jb), _rps(g_pk),
                    peer_label=peer_label, kind="ratio_min", target=15, load=_load(jb, g_pk), group=http,
                    note="one ES256 verify + one sign per request on both sides"))
@@ -168,7 +168,7 @@ def rows(report: dict) -> list[Row]:
             for clients in sorted(table):
                 r = table[clients]
                 lat = r["latency_us"]
-                out.append(Row(f"SDK token, {kind}, {clients} clients: p50 / p99 (µs), tokens/s",
+                out.append(Row(f"SDK token, {kind}, {clients} client{'s' if clients > 1 else ''}: p50 / p99 (µs), tokens/s",
                                f"{_fmt(lat.get('p50'))} / {_fmt(lat.get('p99'))} µs, {r['per_s']:,.0f}/s",
                                load=_load(r), group=grp,
                                note="" if r["errors"] == 0 else f"{r['errors']} errors"))
