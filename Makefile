@@ -12,7 +12,10 @@
 #   make demo-stop   stop whatever `make demo` left running
 #   make sdk         the SDK bundle dist/iec-sdk/ (lib/libiecclient.so, include/, examples/,
 #                    iecutil, sdk-config.json) and dist/iec-sdk-linux-ARCH-1.0.0.tgz
-#   make bench       release build of iec-am, then wrk on the token endpoint (bench/README.md)
+#   make bench       the benchmark (bench/README.md): release build, installs wrk, nginx-light,
+#                    glewlwyd and matplotlib, runs OpenIEC against Glewlwyd, nginx and openssl;
+#                    bench/results/<time>/results.md + chart.png
+#   make bench-quick the same with short runs (a smoke run, a few minutes)
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
 #
@@ -28,7 +31,7 @@ export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/
 SCRATCH ?=
 export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
-.PHONY: help bootstrap build test demo demo-stop sdk bench clean distclean
+.PHONY: help bootstrap build test demo demo-stop sdk bench bench-quick clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -76,6 +79,9 @@ sdk: bootstrap
 
 bench: bootstrap
 	@bench/run.sh
+
+bench-quick: bootstrap
+	@bench/run.sh --quick
 
 clean: demo-stop
 	rm -rf .build run dist tests/artifacts .pytest_cache

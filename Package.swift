@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "JOSE", targets: ["JOSE"]),
         .library(name: "iecclient", type: .dynamic, targets: ["IECClientC"]),
         .executable(name: "iec-sdk-examples", targets: ["iec-sdk-examples"]),
+        .executable(name: "iec-bench", targets: ["iec-bench"]),
     ],
     targets: [
         // C libraries: one system-library target each, imported by exactly one Swift module.
@@ -118,6 +119,9 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--no-undefined", "-Xlinker", "--exclude-libs=ALL", "-Xlinker",
                 "--version-script=" + String(#filePath.dropLast("Package.swift".count)) + "Sources/IECClientC/libiecclient.map"])]),
         .executableTarget(name: "iec-sdk-examples", dependencies: ["IECClient", "IECJSON"], path: "examples/swift", swiftSettings: swiftSettings),
+        // bench/'s load driver: SDK clients against iecservice, and the identity store at scale.
+        .executableTarget(
+            name: "iec-bench", dependencies: ["IECClient", "StoreSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IECClientTests", dependencies: ["IECClient", "Messaging", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECGatewayStore"],
             swiftSettings: swiftSettings),

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The first iec-am benchmark (bench/README.md): builds iec-am in release mode,
-# then bench/bench.py sets it up in a temporary folder on a free port and runs
-# wrk against the token endpoint, client_credentials then JWT bearer.
+# OpenIEC's benchmark (bench/README.md). One command: builds the release binaries
+# (iec-am, iecservice, iecutil, iec-bench), installs what it needs (Debian: wrk,
+# nginx-light, glewlwyd without prompts; PyPI: bench/requirements.txt into .venv),
+# then bench/bench.py starts every server on loopback, measures, stops them and
+# writes bench/results/<time>/{results.json,results.md,chart.png}.
 #
 #   bench/run.sh                       # or: make bench
-#   DURATION=20 CONNECTIONS=64 bench/run.sh
-#   IEC_AM=/path/to/iec-am bench/run.sh --only jwt_bearer
+#   bench/run.sh --quick               # or: make bench-quick (short runs, smaller store)
+#   bench/run.sh --only gateway        # one part: http, gateway or store (repeatable)
+#   BIN=.build/release bench/run.sh    # skip the build, use binaries you already have
 #
-# Environment: SWIFT_FLAGS (e.g. "--scratch-path /tmp/b", as the Makefile's
-# SCRATCH=... sets it), IEC_AM (skip the build, use this binary), DURATION,
-# THREADS, CONNECTIONS, SERVER_THREADS, ASSERTIONS, SCOPE. Other arguments go to
-# bench/bench.py (--help lists them). Results: bench/results/<time>.json.
+# Environment: SWIFT_FLAGS (e.g. "--scratch-path /tmp/b", as the Makefile's SCRATCH=...
+# sets it), BIN, DURATION, THREADS, CONNECTIONS, SERVER_THREADS, NODES, STORE_SIZES,
+# ASSERTIONS, SCOPE. Other arguments go to bench/bench.py (--help lists them).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,26 +22,43 @@ if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
 fi
 read -r -a FLAGS <<<"${SWIFT_FLAGS:-}"
 
-if [ -z "${IEC_AM:-}" ]; then
-    echo "== building iec-am (release) =="
-    swift build "${FLAGS[@]}" -c release --product iec-am
-    IEC_AM="$(swift build "${FLAGS[@]}" -c release --show-bin-path)/iec-am"
+if [ -z "${BIN:-}" ]; then
+    echo "== building iec-am, iecservice, iecutil and iec-bench (release) =="
+    for product in iec-am iecservice iecutil iec-bench; do
+        nice swift build "${FLAGS[@]}" -c release --product "$product"
+    done
+    BIN="$(swift build "${FLAGS[@]}" -c release --show-bin-path)"
 fi
-[ -x "$IEC_AM" ] || { echo "bench: no iec-am binary at $IEC_AM" >&2; exit 1; }
+for binary in iec-am iecservice iecutil iec-bench; do
+    [ -x "$BIN/$binary" ] || { echo "bench: no $binary in $BIN" >&2; exit 1; }
+done
 
-if ! command -v wrk >/dev/null 2>&1; then
+# Debian packages: wrk (load), nginx-light (the HTTP ceiling), glewlwyd (the peer).
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+command -v glewlwyd >/dev/null 2>&1 || missing+=(glewlwyd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== installing wrk (Debian package) =="
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null \
-            || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
+        echo "== installing ${missing[*]} (Debian packages) =="
+        # glewlwyd asks about its database set-up: no configuration (the bench makes its own).
+        printf '%s\n' "glewlwyd glewlwyd/config_type select No configuration" \
+            "glewlwyd glewlwyd/dbconfig-install boolean false" | debconf-set-selections
+        install() { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >/dev/null; }
+        install || { apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null && install; }
     else
-        echo "bench: wrk is missing; install it (Debian: apt-get install wrk)" >&2
+        echo "bench: missing ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
         exit 1
     fi
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import requests, cryptography, jwt, joserfc' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import requests, cryptography, jwt, zmq, pytest' 2>/dev/null; then
     scripts/bootstrap.sh
 fi
+if ! .venv/bin/python -c 'import matplotlib' 2>/dev/null; then
+    echo "== installing bench/requirements.txt into .venv =="
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+fi
 
-exec .venv/bin/python bench/bench.py --iec-am "$IEC_AM" "$@"
+exec .venv/bin/python bench/bench.py --bin "$BIN" "$@"

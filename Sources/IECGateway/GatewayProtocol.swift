@@ -152,6 +152,17 @@ public enum GatewayProtocol {
         JSONValue.object(["v": .int(version), "request_id": .string(requestID), "ok": true, "result": result]).serializedBytes()
     }
 
+    /// The same answer as `success(requestID:result:)` for a result that is already
+    /// compact JSON text (members sorted, as `JSONValue.serializedBytes` writes them).
+    public static func success(requestID: String, serializedResult: [UInt8]) -> [UInt8] {
+        var out = Array(#"{"ok":true,"request_id":"#.utf8)
+        out += JSONValue.string(requestID).serializedBytes()
+        out += Array(#","result":"#.utf8)
+        out += serializedResult
+        out += Array(#","v":\#(version)}"#.utf8)
+        return out
+    }
+
     public static func failure(requestID: String, _ failure: Failure) -> [UInt8] {
         JSONValue.object([
             "v": .int(version), "request_id": .string(requestID), "ok": false,

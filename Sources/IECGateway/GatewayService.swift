@@ -24,7 +24,14 @@ public final class GatewayService: Sendable {
     /// When the socket thread last handed over a request (monotonic nanoseconds), so
     /// that shutdown can wait for the stream of already-sent requests to end.
     private let lastReceived = Atomic<UInt64>(0)
-    private let tokenCache = Mutex<[String: (tokens: JSONValue, refreshAt: Double)]>([:])
+    /// Each node's tokens as the JSON text of the answer's `result` (about 1.1 KB for an
+    /// access and an ID token): as parsed values they took nearly three times that.
+    private let tokenCache = Mutex<[String: (tokens: [UInt8], refreshAt: Double)]>([:])
+    /// Nodes read from or written to `state` by this service: every SDK request checks
+    /// its device, and a database read per request (under the database's one
+    /// connection) was the gateway's largest cost after the socket I/O (perf).
+    /// This process is the only writer of its nodes while it runs.
+    private let nodeCache = Mutex<[String: GatewayNode]>([:])
     private let gatewayKey: P256.PrivateKey
     private let workers: WorkerPool
     private let server = Mutex<MessagingServer?>(nil)
@@ -117,7 +124,7 @@ public final class GatewayService: Sendable {
                 logger.warning("authentication refused; registering again", [("reason", error.message)])
                 token = try am.signIn(key: gatewayKey, register: true)
             }
-            try state.putNode(GatewayNode(id: configuration.subject, type: .iec, parentID: nil, registered: true))
+            try putNode(GatewayNode(id: configuration.subject, type: .iec, parentID: nil, registered: true))
             session.withLock { $0 = token }
             logger.notice(registered ? "authenticated with iec-am" : "registered with iec-am", [("gateway", configuration.subject), ("attempt", String(attempt))])
             loopQueue.asyncAfter(deadline: .now() + 60) { [self] in keepAlive() }
@@ -196,6 +203,12 @@ public final class GatewayService: Sendable {
             return GatewayProtocol.failure(requestID: request.requestID, .init(GatewayProtocol.ErrorCode.shuttingDown, "the gateway is stopping"))
         }
         do {
+            if case .deviceTokens(let deviceID) = request.operation {
+                try requireDevice(deviceID, client: request.clientID)
+                let result = try tokens(for: deviceID)
+                logger.debug("request served", [("op", request.operation.name), ("client", request.clientID)])
+                return GatewayProtocol.success(requestID: request.requestID, serializedResult: result)
+            }
             let result = try perform(request)
             logger.debug("request served", [("op", request.operation.name), ("client", request.clientID)])
             return GatewayProtocol.success(requestID: request.requestID, result: result)
@@ -241,7 +254,7 @@ public final class GatewayService: Sendable {
             return try command("GET_CONFIG", nodeID: deviceID, params: ["id": .string(deviceID)])
         case .deviceTokens(let deviceID):
             try requireDevice(deviceID, client: request.clientID)
-            return try tokens(for: deviceID)
+            return try JSONValue.parse(try tokens(for: deviceID))
         case .userCode(let deviceID):
             try requireDevice(deviceID, client: request.clientID)
             return try command("GET_USER_CODE", nodeID: deviceID, params: ["id": .string(deviceID)])
@@ -276,31 +289,51 @@ public final class GatewayService: Sendable {
         return key
     }
 
+    /// A node, from `nodeCache` or else from `state` (then cached).
+    private func node(_ id: String) throws -> GatewayNode? {
+        if let known = nodeCache.withLock({ $0[id] }) { return known }
+        guard let stored = try state.node(id) else { return nil }
+        cacheNode(stored)
+        return stored
+    }
+
+    private func putNode(_ node: GatewayNode) throws {
+        try state.putNode(node)
+        cacheNode(node)
+    }
+
+    private func cacheNode(_ node: GatewayNode) {
+        nodeCache.withLock { cache in
+            if cache.count > 100_000 { cache.removeAll() }
+            cache[node.id] = node
+        }
+    }
+
     private func ensureClient(_ clientID: String) throws {
-        if let node = try state.node(clientID) {
+        if let node = try node(clientID) {
             guard node.type == .client else { throw GatewayProtocol.Failure(GatewayProtocol.ErrorCode.badRequest, "\(clientID) is not a client") }
             if node.registered { return }
         }
         let key = try key(for: clientID)
         _ = try command("REGISTER_CLIENT", nodeID: nil, params: ["id": .string(clientID), "jwk": JWK(publicKey: key.publicKey).json])
-        try state.putNode(GatewayNode(id: clientID, type: .client, parentID: configuration.subject, registered: true))
+        try putNode(GatewayNode(id: clientID, type: .client, parentID: configuration.subject, registered: true))
         logger.info("registered a client", [("client", clientID)])
     }
 
     private func registerDevice(_ deviceID: String, client clientID: String, registrationData: String?) throws {
-        if let node = try state.node(deviceID), node.type != .device || node.parentID != clientID {
+        if let node = try node(deviceID), node.type != .device || node.parentID != clientID {
             throw GatewayProtocol.Failure(GatewayProtocol.ErrorCode.amError, "\(deviceID) is registered by another client")
         }
         let key = try key(for: deviceID)
         var params: [String: JSONValue] = ["id": .string(deviceID), "client": .string(clientID), "jwk": JWK(publicKey: key.publicKey).json]
         if let registrationData { params["registration_data"] = (try? JSONValue.parse(registrationData)) ?? .string(registrationData) }
         _ = try command("REGISTER_DEVICE", nodeID: nil, params: .object(params))
-        try state.putNode(GatewayNode(id: deviceID, type: .device, parentID: clientID, registered: true))
+        try putNode(GatewayNode(id: deviceID, type: .device, parentID: clientID, registered: true))
         logger.info("registered a device", [("device", deviceID), ("client", clientID)])
     }
 
     private func requireDevice(_ deviceID: String, client clientID: String) throws {
-        guard let node = try state.node(deviceID), node.registered, node.type == .device else {
+        guard let node = try node(deviceID), node.registered, node.type == .device else {
             throw GatewayProtocol.Failure(GatewayProtocol.ErrorCode.amError, "unknown device \(deviceID): register it first")
         }
         guard node.parentID == clientID else {
@@ -309,13 +342,13 @@ public final class GatewayService: Sendable {
     }
 
     /// Tokens for a node, from the cache until shortly before they expire.
-    private func tokens(for nodeID: String) throws -> JSONValue {
+    private func tokens(for nodeID: String) throws -> [UInt8] {
         let now = clock.now
         if let cached = tokenCache.withLock({ $0[nodeID] }), cached.refreshAt > now { return cached.tokens }
         let assertion = try am.assertion(for: nodeID, key: try key(for: nodeID))
         let answer = try command("GET_TOKENS", nodeID: nodeID, params: ["id": .string(nodeID), "assertion": .string(assertion)])
         let lifetime = answer["expires_in"]?.doubleValue ?? 0
-        let tokens = Self.sdkTokens(answer)
+        let tokens = Self.sdkTokens(answer).serializedBytes()
         if lifetime > 0 {
             // Refresh with a tenth of the lifetime (at least 30 s, at most 5 min) to spare.
             let margin = min(300, max(30, lifetime / 10))

@@ -142,24 +142,40 @@ private struct Parser {
         }
     }
 
+    /// A string's text. Without escapes (the common case) it is the bytes between
+    /// the quotes, validated as UTF-8 once; with escapes, the runs between them and
+    /// the decoded escapes are gathered as UTF-8 bytes (appending to a String one
+    /// Unicode scalar at a time was most of the SDK's CPU per call).
     mutating func parseString() throws -> String {
         index += 1  // opening quote
-        var scalars = String.UnicodeScalarView()
+        var buffer: [UInt8] = []
+        var escaped = false
         var runStart = index
         func flushRun(_ end: Int) throws {
             guard runStart < end else { return }
-            guard let run = String(validating: bytes[runStart..<end], as: UTF8.self) else {
+            let run = bytes[runStart..<end]
+            guard String(validating: run, as: UTF8.self) != nil else {
                 throw JSONParseError(offset: runStart, reason: "invalid UTF-8 in string")
             }
-            scalars.append(contentsOf: run.unicodeScalars)
+            buffer.append(contentsOf: run)
+        }
+        func append(_ scalar: Unicode.Scalar) {
+            UTF8.encode(scalar) { buffer.append($0) }
         }
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if !escaped {
+                    guard let text = String(validating: bytes[runStart..<index], as: UTF8.self) else {
+                        throw JSONParseError(offset: runStart, reason: "invalid UTF-8 in string")
+                    }
+                    index += 1
+                    return text
+                }
                 try flushRun(index)
                 index += 1
-                return String(scalars)
+                return String(decoding: buffer, as: UTF8.self)
             }
             if byte < 0x20 { throw error("control character in string") }
             if byte != UInt8(ascii: "\\") {
@@ -167,19 +183,20 @@ private struct Parser {
                 continue
             }
             try flushRun(index)
+            escaped = true
             index += 1
             guard index < bytes.count else { throw error("unterminated escape") }
             let escape = bytes[index]
             index += 1
             switch escape {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): buffer.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): buffer.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "t"): buffer.append(0x09)
             case UInt8(ascii: "u"):
                 let unit = try parseHex4()
                 if (0xD800...0xDBFF).contains(unit) {
@@ -189,11 +206,11 @@ private struct Parser {
                     let low = try parseHex4()
                     guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
                     let value = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-                    scalars.append(Unicode.Scalar(value)!)
+                    append(Unicode.Scalar(value)!)
                 } else if (0xDC00...0xDFFF).contains(unit) {
                     throw error("unpaired surrogate")
                 } else {
-                    scalars.append(Unicode.Scalar(unit)!)
+                    append(Unicode.Scalar(unit)!)
                 }
             default:
                 throw error("invalid escape")

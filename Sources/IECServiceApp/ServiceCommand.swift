@@ -69,6 +69,7 @@ public enum ServiceCommand {
             database = try GatewayDatabase(path: databasePath, keyFile: keyPath)
             configuration = try GatewayConfiguration.parse(try database.configuration().serializedBytes(), source: databasePath)
         }
+        try database.useWriteAheadLog()
         let logger = try makeLogger(configuration.logging, forceStderr: options.has("log-stderr"))
         let service = try GatewayService(configuration: configuration, keys: database, state: database, logger: logger)
         try service.start()

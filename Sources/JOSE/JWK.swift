@@ -1,5 +1,6 @@
 public import IECCrypto
 public import IECJSON
+internal import Synchronization
 
 /// A JSON Web Key (RFC 7517) of the two types OpenIEC uses: EC P-256 (`kty`
 /// `EC`) and symmetric (`kty` `oct`). Members other than the ones below are
@@ -101,8 +102,11 @@ public struct JWK: Sendable, Hashable {
         guard let x = members["x"]?.stringValue.flatMap({ Base64.urlDecode($0) }), x.count == 32,
             let y = members["y"]?.stringValue.flatMap({ Base64.urlDecode($0) }), y.count == 32
         else { throw JOSEError(.invalidKey, "the JWK's \"x\" and \"y\" must be 32-byte base64url values") }
+        if let known = PublicKeyCache.shared.key(x: x, y: y) { return known }
         do {
-            return try P256.PublicKey(x: x, y: y)
+            let key = try P256.PublicKey(x: x, y: y)
+            PublicKeyCache.shared.add(key, x: x, y: y)
+            return key
         } catch {
             throw JOSEError(.invalidKey, "the JWK's point is not on the P-256 curve")
         }
@@ -172,6 +176,34 @@ public struct JWKS: Sendable, Hashable {
             case .es256: return key.keyType == .ec
             case .hs256: return key.keyType == .oct
             }
+        }
+    }
+}
+
+/// P-256 public keys already built, by their coordinates. Building one costs
+/// OpenSSL 3 more than the signature check it is for (`d2i_PUBKEY` runs the
+/// provider decoders, under global locks), and the same few keys (the realm's
+/// token keys, registered clients' and nodes' keys) verify request after
+/// request. A key is a pure function of its point, so a cached one is the
+/// same key; the cache is bounded and simply starts over when full.
+final class PublicKeyCache: Sendable {
+    static let shared = PublicKeyCache(limit: 4096)
+
+    private let keys = Mutex<[[UInt8]: P256.PublicKey]>([:])
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func key(x: [UInt8], y: [UInt8]) -> P256.PublicKey? {
+        let point = x + y
+        return keys.withLock { $0[point] }
+    }
+
+    func add(_ key: P256.PublicKey, x: [UInt8], y: [UInt8]) {
+        let point = x + y
+        keys.withLock { keys in
+            if keys.count >= limit { keys.removeAll(keepingCapacity: true) }
+            keys[point] = key
         }
     }
 }

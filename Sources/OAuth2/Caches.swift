@@ -22,6 +22,20 @@ final class ExpiringCache<Value: Sendable>: Sendable {
         return value
     }
 
+    /// The value stored under `key`, unless it has expired.
+    func cached(_ key: String, now: Double) -> Value? {
+        guard let hit = entries.withLock({ $0[key] }), hit.expires > now else { return nil }
+        return hit.value
+    }
+
+    /// Stores `value` under `key` for `lifetime` seconds from `now`.
+    func store(_ key: String, _ value: Value, now: Double) {
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = (now + lifetime, value)
+        }
+    }
+
     func invalidate(_ key: String) { _ = entries.withLock { $0.removeValue(forKey: key) } }
     func invalidateAll() { entries.withLock { $0.removeAll() } }
 }

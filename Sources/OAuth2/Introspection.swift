@@ -5,13 +5,29 @@ public import Store
 extension OAuth2Provider {
     /// Verifies one of this realm's access tokens: signature, issuer, expiry,
     /// and that it was not revoked. Nil when it is not an active access token.
+    ///
+    /// A resource server introspects the same token on every call it gets, and the
+    /// ES256 check is most of the cost, so a token whose signature, `typ` and
+    /// issuer passed is remembered for a minute (bounded, see
+    /// `verifiedAccessTokens`) under its exact text, its realm and the realm's
+    /// published key ids: a key taken out of the JWKS changes the cache key, so the
+    /// token is checked afresh. Expiry, revocation and the client's state are
+    /// checked every time.
     public func activeAccessToken(realm: RealmContext, token: String) throws -> JWTClaims? {
+        let now = clock.now
+        let cacheKey = realm.name + "\n" + realm.verificationKeys.keys.map { $0.keyID ?? "" }.joined(separator: ",") + "\n" + token
         let claims: JWTClaims
         do {
-            let verified = try JWS.verify(token, keys: .set(realm.verificationKeys), maxBytes: 16 * 1024)
-            guard verified.header["typ"]?.stringValue == "at+jwt" else { return nil }
-            claims = try verified.claims()
-            try JWTValidationPolicy(issuer: issuer(realm: realm.name), leeway: 0).validate(claims, now: clock.now)
+            let known = verifiedAccessTokens.cached(cacheKey, now: now)
+            if let known {
+                claims = known
+            } else {
+                let verified = try JWS.verify(token, keys: .set(realm.verificationKeys), maxBytes: 16 * 1024)
+                guard verified.header["typ"]?.stringValue == "at+jwt" else { return nil }
+                claims = try verified.claims()
+            }
+            try JWTValidationPolicy(issuer: issuer(realm: realm.name), leeway: 0).validate(claims, now: now)
+            if known == nil { verifiedAccessTokens.store(cacheKey, claims, now: now) }
         } catch is JOSEError {
             return nil
         }

@@ -17,6 +17,9 @@ public final class OAuth2Provider: Sendable {
     /// This server's public base URL, e.g. `http://127.0.0.1:8080`; issuers derive from it.
     public let publicURL: String
     let realms = ExpiringCache<RealmContext?>(lifetime: 5)
+    /// Access tokens whose signature, type and issuer were checked, by realm, key set
+    /// and token text (see `activeAccessToken`); only successes are kept.
+    let verifiedAccessTokens = ExpiringCache<JWTClaims>(lifetime: 60, capacity: 10_000)
 
     public init(store: any Store, publicURL: String, clock: any WallClock = SystemClock(), random: any RandomSource = SystemRandom()) {
         self.store = store

@@ -120,6 +120,30 @@ extension SQLiteStore {
         }
     }
 
+    /// Creates many identities in one write transaction: all of them or none
+    /// (a bulk import, e.g. from another store). Each one is checked as
+    /// ``createIdentity(_:)`` checks it; a parent may come earlier in `identities`.
+    public func createIdentities(_ identities: [IdentityRecord]) throws {
+        if identities.contains(where: { $0.parentID == $0.id }) {
+            throw StoreError(.invalidValue, "createIdentities: an identity cannot be its own parent")
+        }
+        let rows = try identities.map { (values: try values(of: $0), realm: $0.realm, parent: $0.parentID) }
+        try writers.durable { connection in
+            try connection.writeTransaction {
+                for row in rows {
+                    try Self.insertIdentity(row.values, on: connection)
+                    if let parent = row.parent {
+                        let found = try connection.queryOne(
+                            "SELECT 1 FROM identities WHERE realm = ?1 AND id = ?2", [.text(row.realm), .text(parent)]) { _ in true }
+                        guard found != nil else {
+                            throw StoreError(.notFound, "createIdentities: the parent of an identity is not an identity of the realm")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public func identity(realm: String, id: String) throws -> IdentityRecord? {
         try readers.with {
             try $0.queryOne(

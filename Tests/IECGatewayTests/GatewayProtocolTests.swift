@@ -56,6 +56,14 @@ final class GatewayProtocolTests: XCTestCase {
         XCTAssertEqual(failure["error"], ["code": "am_error", "description": "no script found for command", "url": ""])
     }
 
+    func testAnAnswerFromSerializedResultIsTheSameBytes() {
+        let result: JSONValue = ["access_token": "eyJ.a.b", "expires_in": "3600", "token_type": "Bearer", "id_token": "eyJ.c.d"]
+        for requestID in ["r1", "", "quote\"and\\slash", "é😀"] {
+            XCTAssertEqual(GatewayProtocol.success(requestID: requestID, serializedResult: result.serializedBytes()),
+                           GatewayProtocol.success(requestID: requestID, result: result), requestID)
+        }
+    }
+
     func testRandomBytesNeverCrashTheParser() {
         var state: UInt64 = 7
         for _ in 0..<5000 {

@@ -46,6 +46,24 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(JSONValue.double(2).serialized(), "2.0")
     }
 
+    /// Strings are serialised and parsed as UTF-8 byte runs between escapes: every
+    /// escape, at the start, middle and end, next to non-ASCII text, round-trips.
+    func testStringsWithEscapesAndNonASCIIRoundTrip() throws {
+        let texts = [
+            "", "plain", "\"", "\\", "\"lead", "trail\\", "a\"b\\c/d", "\n\r\t\u{08}\u{0C}", "\u{00}\u{1F}\u{7F}",
+            "é\"é", "😀\n😀", "日本語\\\"", "\u{301}\"\u{301}", String(repeating: "x\"", count: 300),
+        ]
+        for text in texts {
+            let json = JSONValue.string(text).serialized()
+            XCTAssertEqual(try JSONValue.parse(json), .string(text), json)
+            XCTAssertEqual(JSONValue.string(text).serializedBytes(), Array(json.utf8))
+        }
+        XCTAssertEqual(JSONValue.string("a\u{01}\u{7F}\"").serialized(), #""a\u0001\u007f\"""#)
+        XCTAssertEqual(try JSONValue.parse(#""\u00e9\ud83d\ude00x\"y""#), .string("é😀x\"y"))
+        XCTAssertEqual(try JSONValue.parse(#""né""#), .string("né"))
+        XCTAssertThrowsError(try JSONValue.parse([0x22, 0x5C, 0x6E, 0xC3, 0x28, 0x22]), "invalid UTF-8 after an escape")
+    }
+
     func testRandomBytesNeverCrashTheParser() {
         var state: UInt64 = 42
         let pieces = Array("{}[]\",:0123456789.eE+-truefalsenull\\u \n".utf8)
