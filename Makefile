@@ -13,6 +13,11 @@
 #   make sdk         the SDK bundle dist/iec-sdk/ (lib/libiecclient.so, include/, examples/,
 #                    iecutil, sdk-config.json) and dist/iec-sdk-linux-ARCH-1.0.0.tgz
 #   make bench       release build of iec-am, then wrk on the token endpoint (bench/README.md)
+#   make release     the Swift 6.0 check, then the release tarballs (service, SDK, iec-am) for
+#                    ARCHES (default "x86_64 arm64"; arm64 built under qemu-user) and SHA256SUMS
+#                    in dist/release/ (README.md, "Releases"); SKIP_SWIFT60_CHECK=1 skips the check
+#   make swift60-check   only the Swift 6.0 check (Debian 13 amd64 tree, swiftlang 6.0.3)
+#   make verify-release  the must-show checks of dist/release on clean Debian trees
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
 #
@@ -28,7 +33,7 @@ export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/
 SCRATCH ?=
 export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
-.PHONY: help bootstrap build test demo demo-stop sdk bench clean distclean
+.PHONY: help bootstrap build test demo demo-stop sdk bench release swift60-check verify-release clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -76,6 +81,18 @@ sdk: bootstrap
 
 bench: bootstrap
 	@bench/run.sh
+
+# Release: scripts/release/. Debian trees go to RELEASE_CACHE (default .release-cache/, ignored).
+ARCHES ?= x86_64 arm64
+export ARCHES SKIP_SWIFT60_CHECK RELEASE_CACHE RELEASE_JOBS
+release: bootstrap
+	@scripts/release/release.sh
+
+swift60-check:
+	@scripts/release/check-swift60.sh
+
+verify-release:
+	@for arch in $(ARCHES); do scripts/release/verify-$$arch.sh || exit 1; done
 
 clean: demo-stop
 	rm -rf .build run dist tests/artifacts .pytest_cache
