@@ -13,7 +13,10 @@ CACHE="$(release_cache "$ROOT")"
 TREE="$CACHE/trixie-amd64"
 say() { printf 'swift6.0-check: %s\n' "$*"; }
 
-"$ROOT/scripts/release/mkroot.sh" trixie amd64 "$TREE" "${BUILD_TREE_PACKAGES[@]}"
+packages=("${BUILD_TREE_PACKAGES[@]}")
+# what the unit tests run beside the package: a Python test server, curl, openssl
+[ "${SWIFT60_TEST:-0}" = 1 ] && packages+=(python3 curl openssl)
+"$ROOT/scripts/release/mkroot.sh" trixie amd64 "$TREE" "${packages[@]}"
 sync_sources "$ROOT" "$TREE/openiec/src"
 mount_chroot "$TREE"
 trap 'umount_chroot "$TREE"' EXIT

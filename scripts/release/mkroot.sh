@@ -19,11 +19,19 @@ die() { printf 'mkroot[%s-%s]: error: %s\n' "$SUITE" "$ARCH" "$*" >&2; exit 1; }
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/chroot-lib.sh"
 
-STAMP="$DIR/.openiec-root-ok"
-want="$SUITE $ARCH ${PKGS[*]}"
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
-    say "ready: $DIR"; exit 0
+STAMP="$DIR/.openiec-root-ok"      # "SUITE ARCH PACKAGE..." once ready
+if [ -f "$STAMP" ]; then
+    read -r -a have <"$STAMP"
+    missing=0
+    for p in "${PKGS[@]+"${PKGS[@]}"}"; do
+        [[ " ${have[*]:2} " == *" $p "* ]] || missing=1
+    done
+    if [ "${have[0]:-}" = "$SUITE" ] && [ "${have[1]:-}" = "$ARCH" ] && [ "$missing" = 0 ]; then
+        say "ready: $DIR"; exit 0
+    fi
+    PKGS+=("${have[@]:2}")      # keep what was installed before in the stamp
 fi
+want="$SUITE $ARCH $(printf '%s\n' "${PKGS[@]+"${PKGS[@]}"}" | sort -u | tr '\n' ' ' | sed 's/ $//')"
 
 HOSTARCH="$(dpkg --print-architecture)"
 if [ ! -x "$DIR/usr/bin/apt-get" ] || [ ! -f "$DIR/.openiec-debootstrap-ok" ]; then
