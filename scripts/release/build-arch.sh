@@ -18,6 +18,9 @@ die() { printf 'build[%s]: error: %s\n' "$ARCH" "$*" >&2; exit 1; }
 jobs=(${RELEASE_JOBS:+-j "$RELEASE_JOBS"})
 start=$(date +%s)
 host="$(uname -m)"
+# Product by product: a plain `swift build` would also build the test-support
+# targets, which import XCTest (not there with --static-swift-stdlib).
+PRODUCTS="iecutil iecservice iec-am iecclient"
 
 if [ "$ARCH" = "$host" ]; then
     export PATH="$PATH${PATH:+:}/opt/swift/usr/bin"
@@ -25,7 +28,9 @@ if [ "$ARCH" = "$host" ]; then
     scratch="${SCRATCH:+$SCRATCH/release-$ARCH}"
     scratch="${scratch:-$ROOT/.release-cache/build-$ARCH}"
     say "$(swift --version 2>&1 | head -n 1)"
-    (cd "$ROOT" && swift build "${jobs[@]}" --scratch-path "$scratch" -c release --static-swift-stdlib) >&2
+    for product in $PRODUCTS; do
+        (cd "$ROOT" && swift build "${jobs[@]}" --scratch-path "$scratch" -c release --static-swift-stdlib --product "$product") >&2
+    done
     bin="$(cd "$ROOT" && swift build --scratch-path "$scratch" -c release --show-bin-path)"
     sysroot=/
 else
@@ -45,7 +50,11 @@ else
     mount_chroot "$tree"
     trap 'umount_chroot "$tree"' EXIT
     say "$(in_tree "$tree" swift --version 2>&1 | head -n 1) (under $qemu)"
-    in_tree "$tree" sh -c 'cd /openiec/src && exec swift build "$@" --scratch-path /openiec/build-release -c release --static-swift-stdlib' sh "${jobs[@]}" >&2
+    for product in $PRODUCTS; do
+        say "swift build --product $product ($(( $(date +%s) - start )) s so far)"
+        in_tree "$tree" sh -c 'cd /openiec/src && exec swift build "$@" --scratch-path /openiec/build-release -c release --static-swift-stdlib' \
+            sh "${jobs[@]}" --product "$product" >&2
+    done
     bin="$tree$(in_tree "$tree" sh -c 'cd /openiec/src && swift build --scratch-path /openiec/build-release -c release --show-bin-path')"
     sysroot="$tree"
 fi

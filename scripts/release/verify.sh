@@ -122,7 +122,6 @@ for _ in $(seq 1 $((wait_s * 5))); do
 done
 [ "$ok" = 1 ] || { tail -5 "$GWLOG" "$WORK/iecservice.out" >&2 2>/dev/null; die "iecservice did not register with iec-am"; }
 grep -E "serving SDK clients|(registered|authenticated) with iec-am" "$GWLOG" | cut -d' ' -f2-
-grep -q "gateway-$ARCH" "$WORK/am/iec-am.log" 2>/dev/null || true
 
 # --- 4. the SDK tarball, simpleclient built with gcc ------------------------------------------
 say "SDK tarball: mkdir ~/forgerock; tar -xzvf $(basename "$SDK_TGZ") -C ~/forgerock"
@@ -161,5 +160,4 @@ for line in "Setting attributes ... Done" "Initialising sdk... Done" "Registerin
             "Executing 'Hello World' custom command... Custom command request failed: Error: am_error, Description: no script found for command"; do
     grep -qF -- "$line" "$WORK/simpleclient.out" || die "simpleclient's output lacks: $line"
 done
-file_out="$(run sh -c 'command -v file >/dev/null && file /opt/iec/bin/iecservice || true')"
 say "PASSED in $(( $(date +%s) - t0 )) s: $ARCH iecservice (installed with install.sh on a clean Debian $suite $deb tree) registered with iec-am; simpleclient built from the SDK tarball with gcc got its tokens"
