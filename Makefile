@@ -16,6 +16,11 @@
 #                    glewlwyd and matplotlib, runs OpenIEC against Glewlwyd, nginx and openssl;
 #                    bench/results/<time>/results.md + chart.png
 #   make bench-quick the same with short runs (a smoke run, a few minutes)
+#   make release     the Swift 6.0 check, then the release tarballs (service, SDK, iec-am) for
+#                    ARCHES (default "x86_64 arm64"; arm64 built under qemu-user) and SHA256SUMS
+#                    in dist/release/ (README.md, "Releases"); SKIP_SWIFT60_CHECK=1 skips the check
+#   make swift60-check   only the Swift 6.0 check (Debian 13 amd64 tree, swiftlang 6.0.3)
+#   make verify-release  the must-show checks of dist/release on clean Debian trees
 #   make clean       remove build outputs, run/ and test artifacts (keeps .venv)
 #   make distclean   clean, and remove .venv too
 #
@@ -31,7 +36,7 @@ export PATH := $(PATH)$(if $(wildcard /opt/swift/usr/bin/swift),:/opt/swift/usr/
 SCRATCH ?=
 export SWIFT_FLAGS := $(if $(SCRATCH),--scratch-path $(SCRATCH))
 
-.PHONY: help bootstrap build test demo demo-stop sdk bench bench-quick clean distclean
+.PHONY: help bootstrap build test demo demo-stop sdk bench bench-quick release swift60-check verify-release clean distclean
 
 help:
 	@sed -n 's/^#   make /make /p' Makefile
@@ -82,6 +87,18 @@ bench: bootstrap
 
 bench-quick: bootstrap
 	@bench/run.sh --quick
+
+# Release: scripts/release/. Debian trees go to RELEASE_CACHE (default .release-cache/, ignored).
+ARCHES ?= x86_64 arm64
+export ARCHES SKIP_SWIFT60_CHECK RELEASE_CACHE RELEASE_JOBS
+release: bootstrap
+	@scripts/release/release.sh
+
+swift60-check:
+	@scripts/release/check-swift60.sh
+
+verify-release:
+	@for arch in $(ARCHES); do scripts/release/verify-$$arch.sh || exit 1; done
 
 clean: demo-stop
 	rm -rf .build run dist tests/artifacts .pytest_cache
