@@ -230,6 +230,7 @@ def chart(report: dict, table: list[Row], path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 6.5), gridspec_kw={"width_ratios": [1.1, 1]})
     # Left: HTTP throughput side by side (log scale).
@@ -260,9 +261,11 @@ def chart(report: dict, table: list[Row], path: Path) -> None:
     left.set_yticks(list(ys), [n for n, _, _ in names])
     left.invert_yaxis()
     left.set_xscale("log")
+    highest = max([v for v in ours + peer if v] + [nginx or 0, (ssl or {}).get("all_cores", {}).get("sign_per_s", 0)])
+    left.set_xlim(left=100, right=highest * 20)  # room on the right for the legend
     left.set_xlabel("requests/s (log scale), same wrk settings, same run")
     left.set_title("HTTP endpoints")
-    left.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    left.legend(fontsize=7, loc="center right", framealpha=0.9)
 
     # Right: each target, as achieved / required (1.0 = just met).
     targets = [r for r in table if r.achieved is not None]
@@ -276,6 +279,7 @@ def chart(report: dict, table: list[Row], path: Path) -> None:
     right.set_yticks(range(len(targets)), labels, fontsize=8)
     right.invert_yaxis()
     right.set_xscale("log")
+    right.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     right.set_xlabel("achieved ÷ target (≥ 1 met, green; < 1 missed, red), log scale")
     right.set_title("Targets of issue 9")
     fig.suptitle(f"OpenIEC benchmark {report['time']} (commit {report['commit']}, "
