@@ -66,7 +66,7 @@ public final class LDAPConnection: @unchecked Sendable {
         switch rc {
         case LDAPResultCode.serverDown, LDAPResultCode.connectError:
             isBroken = true
-            return LDAPError(.unreachable, code: rc, "directory unreachable at \(options.url) (\(what): \(Self.text(rc)))")
+            return LDAPError(.unreachable, code: rc, "directory unreachable at \(options.url) (\(what): \(Self.text(rc))\(diagnostic))")
         case LDAPResultCode.clientTimeout:
             isBroken = true
             return LDAPError(.timeout, code: rc, "directory at \(options.url) did not answer within \(options.timeout)s (\(what))")

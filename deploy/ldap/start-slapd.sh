@@ -33,6 +33,9 @@ Options:
   --provider URL             another provider to replicate from (repeatable)
   --wait SECONDS             how long to wait for slapd to answer (default 20)
   --without-iec-schema       leave the OpenIEC schema out (to see iec-am's error)
+  --tls-cert FILE            PEM certificate (chain) for StartTLS and ldaps
+  --tls-key FILE             its PEM private key (with --tls-cert)
+  --ldaps-port N             also listen with ldaps:// on this loopback port (needs --tls-cert)
   --help                     this text
 USAGE
 }
@@ -43,6 +46,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="" PORT=3890 SUFFIX="dc=iec,dc=test" PASSWORD="" PASSWORD_FILE="" SERVER_ID="" WAIT=20
 PROVIDERS=()
 IEC_SCHEMA=1
+TLS_CERT="" TLS_KEY="" LDAPS_PORT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
@@ -54,6 +58,9 @@ while [ $# -gt 0 ]; do
         --provider) PROVIDERS+=("${2:?--provider needs a value}"); shift 2 ;;
         --wait) WAIT="${2:?--wait needs a value}"; shift 2 ;;
         --without-iec-schema) IEC_SCHEMA=0; shift ;;
+        --tls-cert) TLS_CERT="${2:?--tls-cert needs a value}"; shift 2 ;;
+        --tls-key) TLS_KEY="${2:?--tls-key needs a value}"; shift 2 ;;
+        --ldaps-port) LDAPS_PORT="${2:?--ldaps-port needs a value}"; shift 2 ;;
         --help|-h) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -67,6 +74,15 @@ if [ -n "$SERVER_ID" ]; then
     [[ "$SERVER_ID" =~ ^[0-9]+$ ]] && [ "$SERVER_ID" -ge 1 ] && [ "$SERVER_ID" -le 4095 ] || die "--server-id must be 1..4095"
 fi
 [ "${#PROVIDERS[@]}" -eq 0 ] || [ -n "$SERVER_ID" ] || die "--provider needs --server-id"
+if [ -n "$TLS_CERT$TLS_KEY" ]; then
+    [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "--tls-cert and --tls-key must both name readable PEM files"
+    TLS_CERT="$(cd "$(dirname "$TLS_CERT")" && pwd)/$(basename "$TLS_CERT")"
+    TLS_KEY="$(cd "$(dirname "$TLS_KEY")" && pwd)/$(basename "$TLS_KEY")"
+fi
+if [ -n "$LDAPS_PORT" ]; then
+    [ -n "$TLS_CERT" ] || die "--ldaps-port needs --tls-cert and --tls-key"
+    [[ "$LDAPS_PORT" =~ ^[0-9]+$ ]] && [ "$LDAPS_PORT" -ge 1 ] && [ "$LDAPS_PORT" -le 65535 ] || die "--ldaps-port must be 1..65535"
+fi
 for tool in slapd slapadd slappasswd ldapsearch; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool not found: install slapd and ldap-utils (scripts/bootstrap.sh)"
 done
@@ -111,6 +127,9 @@ sockbuf_max_incoming_auth 67108863
 CONF
     if [ -n "$SERVER_ID" ]; then
         printf 'moduleload      syncprov\nserverID        %s\n' "$SERVER_ID"
+    fi
+    if [ -n "$TLS_CERT" ]; then
+        printf 'TLSCertificateFile    %s\nTLSCertificateKeyFile %s\n' "$TLS_CERT" "$TLS_KEY"
     fi
 }
 
@@ -167,7 +186,9 @@ if [ ! -f "$DIR/data/data.mdb" ]; then
 fi
 
 # --- Start, then wait until it answers ------------------------------------------
-slapd -f "$CONF" -h "$URL" </dev/null >/dev/null 2>"$DIR/slapd.log" || die "slapd did not start: $(tail -5 "$DIR/slapd.log")"
+LISTEN="$URL"
+[ -z "$LDAPS_PORT" ] || LISTEN="$URL ldaps://127.0.0.1:$LDAPS_PORT/"
+slapd -f "$CONF" -h "$LISTEN" </dev/null >/dev/null 2>"$DIR/slapd.log" || die "slapd did not start: $(tail -5 "$DIR/slapd.log")"
 deadline=$((SECONDS + WAIT))
 until [ -s "$PIDFILE" ] && ldapsearch -x -H "$URL" -b "" -s base -LLL -o nettimeout=1 namingContexts >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
