@@ -119,6 +119,7 @@ pidfile         $PIDFILE
 argsfile        $DIR/slapd.args
 modulepath      /usr/lib/ldap
 moduleload      back_mdb
+moduleload      sssvlv
 loglevel        none
 sizelimit       unlimited
 timelimit       unlimited
@@ -169,7 +170,12 @@ write_replication() {
     printf 'multiprovider on\noverlay syncprov\nsyncprov-checkpoint 100 10\n'
 }
 
-{ write_global; write_database; write_replication; } >"$CONF"
+# Server-side sorting (RFC 2891) of listings, with paged results; last in the stack.
+write_overlays() {
+    printf '\noverlay sssvlv\nsssvlv-max 64\nsssvlv-maxkeys 2\nsssvlv-maxperconn 16\n'
+}
+
+{ write_global; write_database; write_replication; write_overlays; } >"$CONF"
 chmod 600 "$CONF"
 
 # --- The suffix entry, made once, offline ---------------------------------------
