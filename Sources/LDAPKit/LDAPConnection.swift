@@ -6,6 +6,10 @@ import CLDAP
 /// calls are libldap's synchronous ones, each bounded by the options' timeout.
 /// A failure that breaks the connection (server down, timeout) marks it
 /// ``isBroken``; the pool then discards it.
+///
+/// libldap writes to its socket with `write(2)`: a process using LDAPKit must
+/// ignore SIGPIPE (iec-am does, in IECCLI), or a write to a connection the
+/// directory closed would end it.
 public final class LDAPConnection: @unchecked Sendable {
     public let options: LDAPConnectionOptions
     private let handle: OpaquePointer
