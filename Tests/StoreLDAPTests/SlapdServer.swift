@@ -39,6 +39,8 @@ final class SlapdServer: @unchecked Sendable {
     func start() throws {
         var arguments = [
             "--dir", folder.path, "--port", "\(port)", "--suffix", Self.suffix, "--admin-password", Self.adminPassword,
+            // Should this test process die before it stops the server, the server follows.
+            "--watch-pid", "\(getpid())",
         ]
         if !schema { arguments += ["--without-iec-schema"] }
         arguments += extraArguments

@@ -33,6 +33,7 @@ Options:
   --provider URL             another provider to replicate from (repeatable)
   --wait SECONDS             how long to wait for slapd to answer (default 20)
   --without-iec-schema       leave the OpenIEC schema out (to see iec-am's error)
+  --watch-pid PID            stop slapd (SIGTERM) once process PID has gone, e.g. a test run that crashed
   --tls-cert FILE            PEM certificate (chain) for StartTLS and ldaps
   --tls-key FILE             its PEM private key (with --tls-cert)
   --ldaps-port N             also listen with ldaps:// on this loopback port (needs --tls-cert)
@@ -46,7 +47,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="" PORT=3890 SUFFIX="dc=iec,dc=test" PASSWORD="" PASSWORD_FILE="" SERVER_ID="" WAIT=20
 PROVIDERS=()
 IEC_SCHEMA=1
-TLS_CERT="" TLS_KEY="" LDAPS_PORT=""
+TLS_CERT="" TLS_KEY="" LDAPS_PORT="" WATCH_PID=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
@@ -61,6 +62,7 @@ while [ $# -gt 0 ]; do
         --tls-cert) TLS_CERT="${2:?--tls-cert needs a value}"; shift 2 ;;
         --tls-key) TLS_KEY="${2:?--tls-key needs a value}"; shift 2 ;;
         --ldaps-port) LDAPS_PORT="${2:?--ldaps-port needs a value}"; shift 2 ;;
+        --watch-pid) WATCH_PID="${2:?--watch-pid needs a value}"; shift 2 ;;
         --help|-h) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -78,6 +80,9 @@ if [ -n "$TLS_CERT$TLS_KEY" ]; then
     [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "--tls-cert and --tls-key must both name readable PEM files"
     TLS_CERT="$(cd "$(dirname "$TLS_CERT")" && pwd)/$(basename "$TLS_CERT")"
     TLS_KEY="$(cd "$(dirname "$TLS_KEY")" && pwd)/$(basename "$TLS_KEY")"
+fi
+if [ -n "$WATCH_PID" ]; then
+    [[ "$WATCH_PID" =~ ^[0-9]+$ ]] && kill -0 "$WATCH_PID" 2>/dev/null || die "--watch-pid must name a running process"
 fi
 if [ -n "$LDAPS_PORT" ]; then
     [ -n "$TLS_CERT" ] || die "--ldaps-port needs --tls-cert and --tls-key"
@@ -203,4 +208,19 @@ until [ -s "$PIDFILE" ] && ldapsearch -x -H "$URL" -b "" -s base -LLL -o nettime
     fi
     sleep 0.1
 done
-cat "$PIDFILE"
+SLAPD_PID="$(cat "$PIDFILE")"
+
+# A watcher that stops this slapd (only it: the PID and its config are checked)
+# once the watched process has gone. Detached, its output nowhere, so that
+# whoever reads our stdout sees it end.
+if [ -n "$WATCH_PID" ]; then
+    (
+        trap '' HUP
+        while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 "$SLAPD_PID" 2>/dev/null; do sleep 1; done
+        if tr '\0' ' ' <"/proc/$SLAPD_PID/cmdline" 2>/dev/null | grep -q -- "-f $CONF"; then
+            kill -TERM "$SLAPD_PID" 2>/dev/null || true
+        fi
+    ) </dev/null >/dev/null 2>&1 &
+    disown
+fi
+echo "$SLAPD_PID"
