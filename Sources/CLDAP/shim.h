@@ -140,13 +140,42 @@ static inline void iec_ldap_strings_free(char **strings) {
     free(strings);
 }
 
-/// One search of the paged results control (RFC 2696): the control for a page of
-/// `pageSize` continuing from `cookie` (NULL/0 for the first page).
+/// The paged results control (RFC 2696) for a page of `pageSize` continuing
+/// from `cookie` (NULL/0 for the first page). Size 0 with the cookie abandons
+/// the paged search (§3); libldap refuses to build that one, so it is encoded here.
 static inline int iec_ldap_page_control(LDAP *ld, int pageSize, const char *cookie, size_t cookieLength, LDAPControl **control) {
     struct berval value;
     value.bv_val = (char *)cookie;
     value.bv_len = (ber_len_t)cookieLength;
-    return ldap_create_page_control(ld, (ber_int_t)pageSize, cookie ? &value : NULL, 1, control);
+    if (pageSize > 0) return ldap_create_page_control(ld, (ber_int_t)pageSize, cookie ? &value : NULL, 1, control);
+    BerElement *ber = ber_alloc_t(LBER_USE_DER);
+    if (!ber) return LDAP_NO_MEMORY;
+    struct berval empty;
+    empty.bv_val = (char *)"";
+    empty.bv_len = 0;
+    if (ber_printf(ber, "{iO}", (ber_int_t)0, cookie ? &value : &empty) == -1) {
+        ber_free(ber, 1);
+        return LDAP_ENCODING_ERROR;
+    }
+    struct berval encoded;
+    if (ber_flatten2(ber, &encoded, 1) == -1) {
+        ber_free(ber, 1);
+        return LDAP_ENCODING_ERROR;
+    }
+    ber_free(ber, 1);
+    int rc = ldap_control_create(LDAP_CONTROL_PAGEDRESULTS, 0, &encoded, 1, control);
+    ber_memfree(encoded.bv_val);
+    return rc;
+}
+
+/// A server-side sort control (RFC 2891) on one attribute, ascending, critical.
+static inline int iec_ldap_sort_control(LDAP *ld, const char *attribute, LDAPControl **control) {
+    LDAPSortKey **keys = NULL;
+    int rc = ldap_create_sort_keylist(&keys, (char *)attribute);
+    if (rc != LDAP_SUCCESS) return rc;
+    rc = ldap_create_sort_control(ld, keys, 1, control);
+    ldap_free_sort_keylist(keys);
+    return rc;
 }
 
 /// Parses the result of a search: its code, and the paged-results cookie in

@@ -32,7 +32,7 @@ public struct AMConfiguration: Sendable {
     public var ldap: LDAP?
 
     /// `store.ldap`: an OpenLDAP directory with the schema of deploy/ldap/, shared by several iec-am.
-    public struct LDAP: Sendable, Hashable {
+    public struct LDAP: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
         public var url: String
         public var bindDN: String?
         /// `bind_password`; prefer `bind_password_file`. Never logged.
@@ -49,6 +49,13 @@ public struct AMConfiguration: Sendable {
             self.url = url
             self.baseDN = baseDN
         }
+
+        /// Without the bind password.
+        public var description: String {
+            "store.ldap(url: \(url), bind_dn: \(bindDN ?? "anonymous"), base_dn: \(baseDN), start_tls: \(startTLS), pool_size: \(poolSize))"
+        }
+
+        public var debugDescription: String { description }
     }
     public var logLevel: LogLevel = .info
     public var accessLog = true

@@ -6,6 +6,10 @@ import CLDAP
 /// calls are libldap's synchronous ones, each bounded by the options' timeout.
 /// A failure that breaks the connection (server down, timeout) marks it
 /// ``isBroken``; the pool then discards it.
+///
+/// libldap writes to its socket with `write(2)`: a process using LDAPKit must
+/// ignore SIGPIPE (iec-am does, in IECCLI), or a write to a connection the
+/// directory closed would end it.
 public final class LDAPConnection: @unchecked Sendable {
     public let options: LDAPConnectionOptions
     private let handle: OpaquePointer
@@ -66,7 +70,7 @@ public final class LDAPConnection: @unchecked Sendable {
         switch rc {
         case LDAPResultCode.serverDown, LDAPResultCode.connectError:
             isBroken = true
-            return LDAPError(.unreachable, code: rc, "directory unreachable at \(options.url) (\(what): \(Self.text(rc)))")
+            return LDAPError(.unreachable, code: rc, "directory unreachable at \(options.url) (\(what): \(Self.text(rc))\(diagnostic))")
         case LDAPResultCode.clientTimeout:
             isBroken = true
             return LDAPError(.timeout, code: rc, "directory at \(options.url) did not answer within \(options.timeout)s (\(what))")
@@ -138,10 +142,14 @@ public final class LDAPConnection: @unchecked Sendable {
     /// Searches, `pageSize` entries per round trip with the paged results control
     /// (RFC 2696) when given, calling `each` per entry until it returns false.
     /// Only the named attributes are returned (`["1.1"]` for none, `[]` for all).
-    /// A base that does not exist throws `result` with noSuchObject (32).
+    /// `sortedBy`: the server sorts by that attribute's ordering rule first (RFC
+    /// 2891, a critical control: a server without it fails the search). A paged
+    /// search stopped early is abandoned with a last page of size 0 (RFC 2696 §3),
+    /// so the server frees its state. A base that does not exist throws `result`
+    /// with noSuchObject (32).
     public func search(
         base: String, scope: LDAPScope, filter: String, attributes: [String], pageSize: Int? = nil, sizeLimit: Int = 0,
-        _ each: (LDAPEntry) throws -> Bool
+        sortedBy: String? = nil, _ each: (LDAPEntry) throws -> Bool
     ) throws {
         let scopeValue =
             switch scope {
@@ -156,39 +164,49 @@ public final class LDAPConnection: @unchecked Sendable {
                 throw LDAPError(.local, code: LDAPResultCode.noMemory, "out of memory")
             }
         }
+        var sort: UnsafeMutablePointer<LDAPControl>?
+        if let sortedBy {
+            let rc = iec_ldap_sort_control(handle, sortedBy, &sort)
+            guard rc == LDAP_SUCCESS else { throw failure(rc, "server-side sort control") }
+        }
+        defer { if let sort { ldap_control_free(sort) } }
         var cookie: [UInt8]? = nil
+        var stopped = false
         var timeout = timeval(tv_sec: Int(options.timeout), tv_usec: Int((options.timeout - Double(Int(options.timeout))) * 1e6))
         repeat {
             var control: UnsafeMutablePointer<LDAPControl>?
             if let pageSize {
+                let size = Int32(stopped ? 0 : pageSize)
                 let rc: Int32 =
                     if let cookie {
                         cookie.withUnsafeBufferPointer { buffer in
-                            buffer.withMemoryRebound(to: CChar.self) {
-                                iec_ldap_page_control(handle, Int32(pageSize), $0.baseAddress, $0.count, &control)
-                            }
+                            buffer.withMemoryRebound(to: CChar.self) { iec_ldap_page_control(handle, size, $0.baseAddress, $0.count, &control) }
                         }
                     } else {
-                        iec_ldap_page_control(handle, Int32(pageSize), nil, 0, &control)
+                        iec_ldap_page_control(handle, size, nil, 0, &control)
                     }
                 guard rc == LDAP_SUCCESS else { throw failure(rc, "paged results control") }
             }
             defer { if let control { ldap_control_free(control) } }
-            var controls: [UnsafeMutablePointer<LDAPControl>?] = [control, nil]
+            var controls: [UnsafeMutablePointer<LDAPControl>?] = [control, sort, nil].filter { $0 != nil } + [nil]
             var result: OpaquePointer?
             let rc = controls.withUnsafeMutableBufferPointer { list in
                 ldap_search_ext_s(
-                    handle, base, scopeValue, filter, names, 0, control == nil ? nil : list.baseAddress, nil, &timeout,
+                    handle, base, scopeValue, filter, names, stopped ? 1 : 0, list.count == 1 ? nil : list.baseAddress, nil, &timeout,
                     Int32(clamping: sizeLimit), &result)
             }
             defer { if let result { ldap_msgfree(result) } }
+            if stopped { return }  // the abandoning page: its outcome does not matter
             guard rc == LDAP_SUCCESS || (rc == LDAPResultCode.sizeLimitExceeded && sizeLimit > 0) else {
                 throw failure(rc, "search \(base) for \(filter)")
             }
             guard let result else { return }
             var entry = ldap_first_entry(handle, result)
             while let current = entry {
-                guard try each(readEntry(current)) else { return }
+                guard try each(readEntry(current)) else {
+                    stopped = true
+                    break
+                }
                 entry = ldap_next_entry(handle, current)
             }
             cookie = nil
@@ -202,7 +220,13 @@ public final class LDAPConnection: @unchecked Sendable {
                     ber_bvfree(next)
                 }
             }
+            if stopped && cookie == nil { return }
         } while cookie != nil
+    }
+
+    /// The root DSE lists the control (e.g. `1.2.840.113556.1.4.473`, server-side sorting).
+    public func supportsControl(_ oid: String) throws -> Bool {
+        try read("", attributes: ["supportedControl"])?.strings("supportedControl").contains(oid) ?? false
     }
 
     /// Every entry of a search (``search(base:scope:filter:attributes:pageSize:sizeLimit:_:)``).

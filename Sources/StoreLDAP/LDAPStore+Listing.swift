@@ -12,11 +12,21 @@ extension LDAPStore {
     ) throws -> Page<T> {
         let limit = PageCursor.clampedLimit(page.limit)
         let after = try PageCursor.decode(page.cursor)
+        var parts = conditions
+        if let after { parts.append("(iecSortKey>=\(Encoding.hex(after)))") }
+        let afterHex = after.map { Array(Encoding.hex($0).utf8) }
         return try perform { connection in
+            if serverSorts {
+                do {
+                    if let page = try sortedPage(container, filter: Filter.and(parts), afterHex: afterHex, limit: limit, accept: accept, decode: decode, on: connection) {
+                        return page
+                    }
+                } catch let error as LDAPError where error.kind == .result && Self.sortRefusals.contains(error.code) {
+                    // The server would not sort now (too many sorts at once): select in Swift.
+                    countSortRefusal()
+                }
+            }
             var selected: [(sortKey: [UInt8], key: String)] = []
-            var parts = conditions
-            if let after { parts.append("(iecSortKey>=\(Encoding.hex(after)))") }
-            let afterHex = after.map { Array(Encoding.hex($0).utf8) }
             try connection.search(
                 base: self.container(container), scope: .oneLevel, filter: Filter.and(parts),
                 attributes: ["iecKey", "iecSortKey"] + scanAttributes, pageSize: Self.scanPageSize
@@ -34,6 +44,44 @@ extension LDAPStore {
             let cursor = more ? selected.last.flatMap { Encoding.unhex(String(decoding: $0.sortKey, as: UTF8.self)) }.map { PageCursor.encode(lastKey: $0) } : nil
             return Page(items: items, nextCursor: cursor)
         }
+    }
+
+    /// adminLimitExceeded, unavailableCriticalExtension, busy, unwillingToPerform.
+    static let sortRefusals: Set<Int32> = [11, 12, LDAPResultCode.busy, LDAPResultCode.unwillingToPerform]
+
+    /// A page by one sorted search with a size limit (no paging state is left
+    /// on the server); nil when the Swift recheck dropped entries inside the
+    /// limit, so that the page may be incomplete: the caller then scans.
+    private func sortedPage<T>(
+        _ container: Container, filter: String, afterHex: [UInt8]?, limit: Int, accept: (LDAPEntry) -> Bool,
+        decode: (LDAPEntry) throws -> T, on connection: LDAPConnection
+    ) throws -> Page<T>? {
+        // One more than the page, to know whether another follows; one more again for the cursor's own entry.
+        let sizeLimit = limit + 1 + (afterHex == nil ? 0 : 1)
+        var entries: [LDAPEntry] = []
+        var seen = 0
+        var dropped = false
+        try connection.search(
+            base: self.container(container), scope: .oneLevel, filter: filter, attributes: [], sizeLimit: sizeLimit, sortedBy: "iecSortKey"
+        ) { entry in
+            seen += 1
+            guard let sortKey = entry.attributes["iecsortkey"]?.first else { return true }
+            if let afterHex, sortKey == afterHex { return true }
+            guard accept(entry) else {
+                dropped = true
+                return true
+            }
+            if entries.count <= limit { entries.append(entry) }
+            return true
+        }
+        if dropped, seen >= sizeLimit, entries.count <= limit { return nil }
+        let more = entries.count > limit
+        if more { entries.removeLast() }
+        let cursor =
+            more
+            ? entries.last?.attributes["iecsortkey"]?.first.flatMap { Encoding.unhex(String(decoding: $0, as: UTF8.self)) }
+                .map { PageCursor.encode(lastKey: $0) } : nil
+        return Page(items: try entries.map(decode), nextCursor: cursor)
     }
 
     /// How many records of `container` match.

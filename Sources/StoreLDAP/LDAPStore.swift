@@ -2,6 +2,7 @@ import Glibc
 import IECJSON
 import LDAPKit
 public import Store
+import Synchronization
 
 /// The directory store: OpenLDAP (`slapd`) with the schema of `deploy/ldap/`,
 /// shared by any number of iec-am processes.
@@ -39,14 +40,24 @@ public import Store
 /// ## Listings
 /// Ordered by the UTF-8 bytes of the key and paged by keyset: the sort key
 /// `iecSortKey` is the lowercase hex of those bytes, so `(iecSortKey>=X)`
-/// under caseExactOrderingMatch is "after X" in byte order. slapd returns
-/// entries in no particular order (sorting would need the sssvlv overlay,
-/// which keeps per-connection state and caps concurrent sorts), so a page
-/// scans the matching entries after the cursor with the paged results control
-/// (RFC 2696, 500 per round trip), fetching only their sort key, keeps the
-/// `limit + 1` smallest in Swift (memory bounded by the page size), then reads
-/// those entries. Correct at any size; the cost of a page grows with the
-/// number of matches after the cursor (see `LDAPStoreScaleTests`).
+/// under caseExactOrderingMatch is "after X" in byte order, and the cursor is
+/// the last key of the page (stable under inserts and deletes).
+///
+/// When the directory offers server-side sorting (RFC 2891: slapd's sssvlv
+/// overlay, which `deploy/ldap/start-slapd.sh` loads), a page is one sorted
+/// search of the matches after the cursor with a size limit of `limit + 1`
+/// (no paged results, so no per-connection sort state is left on the server;
+/// sssvlv caps concurrent sorts with `sssvlv-max`). slapd still sorts every
+/// match after the cursor, but in C and without sending them.
+///
+/// Otherwise (with ``LDAPStoreOptions/serverSideSorting`` off, when the server
+/// refuses a sort as busy, or when an `idContains` recheck dropped entries
+/// inside the size limit), a page scans the matches after the cursor
+/// with the paged results control (500 per round trip), fetching only their
+/// sort key, keeps the `limit + 1` smallest in Swift (memory bounded by the
+/// page size), then reads those entries. Correct at any size; the cost of a page
+/// grows with the number of matches after the cursor. `LDAPStoreResilienceTests`
+/// measures both on 3,000 entries.
 public final class LDAPStore: Store {
     public let options: LDAPStoreOptions
     let pool: LDAPPool
@@ -73,15 +84,30 @@ public final class LDAPStore: Store {
                 "LDAPStoreOptions: url must be ldap:// or ldaps://, baseDN non-empty, poolSize 1...256, timeout 0.1...300 seconds")
         }
         self.options = options
-        pool = LDAPPool(
+        let pool = LDAPPool(
             LDAPConnectionOptions(
                 url: options.url, bindDN: options.bindDN, bindPassword: options.bindPassword, caFile: options.caFile,
                 startTLS: options.startTLS, timeout: options.timeout), size: options.poolSize)
-        try perform { connection in
-            try SchemaCheck.verify(on: connection, url: options.url)
-            try Layout.prepare(on: connection, baseDN: options.baseDN)
+        self.pool = pool
+        do {
+            serverSorts = try pool.with { connection in
+                try SchemaCheck.verify(on: connection, url: options.url)
+                try Layout.prepare(on: connection, baseDN: options.baseDN)
+                return try options.serverSideSorting && connection.supportsControl(Self.sortControl)
+            }
+        } catch let error as LDAPError {
+            throw Self.storeError(error, url: options.url)
         }
     }
+
+    /// Server-side sorting (RFC 2891).
+    static let sortControl = "1.2.840.113556.1.4.473"
+    /// The directory sorts listings (it offers the control and the options allow it).
+    public let serverSorts: Bool
+    private let refusedSorts = Atomic<Int>(0)
+    /// Listings the directory refused to sort (busy: `sssvlv-max` sorts at once), selected in Swift instead.
+    public var sortRefusals: Int { refusedSorts.load(ordering: .relaxed) }
+    func countSortRefusal() { refusedSorts.add(1, ordering: .relaxed) }
 
     /// Closes the idle connections (others close when their call ends).
     public func close() { pool.drain() }

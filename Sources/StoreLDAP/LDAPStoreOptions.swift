@@ -21,10 +21,14 @@ public struct LDAPStoreOptions: Sendable, Hashable, CustomStringConvertible {
     public var timeout: Double
     /// The longest JSON value the store accepts, in bytes of its text. Default 1 MiB.
     public var maxJSONBytes: Int
+    /// Let the directory sort listings (RFC 2891) when it offers the control
+    /// (slapd's sssvlv overlay, which start-slapd.sh loads). Default true; false
+    /// always selects pages in Swift from a scan (see ``LDAPStore``).
+    public var serverSideSorting: Bool
 
     public init(
         url: String, bindDN: String? = nil, bindPassword: String = "", baseDN: String, caFile: String? = nil, startTLS: Bool = false,
-        poolSize: Int = 4, timeout: Double = 5, maxJSONBytes: Int = 1 << 20
+        poolSize: Int = 4, timeout: Double = 5, maxJSONBytes: Int = 1 << 20, serverSideSorting: Bool = true
     ) {
         self.url = url
         self.bindDN = bindDN
@@ -35,6 +39,7 @@ public struct LDAPStoreOptions: Sendable, Hashable, CustomStringConvertible {
         self.poolSize = poolSize
         self.timeout = timeout
         self.maxJSONBytes = maxJSONBytes
+        self.serverSideSorting = serverSideSorting
     }
 
     public var description: String {

@@ -77,6 +77,12 @@ final class AMConfigurationTests: XCTestCase {
         XCTAssertTrue(minimal.startTLS)
         XCTAssertNil(minimal.bindDN)
         XCTAssertNil(try parse("{}").ldap, "SQLite unless store.ldap is given")
+
+        let inline = try XCTUnwrap(try parse(#"{"store": {"ldap": {"url": "ldap://x/", "base_dn": "dc=x", "bind_dn": "cn=a", "bind_password": "s3cr3t-pw"}}}"#).ldap)
+        XCTAssertEqual(inline.bindPassword, "s3cr3t-pw")
+        for shown in ["\(inline)", String(reflecting: inline), "\(String(describing: Optional(inline)))"] {
+            XCTAssertFalse(shown.contains("s3cr3t-pw"), shown)
+        }
     }
 
     func testLDAPStoreBadFilesNameTheKey() {

@@ -21,16 +21,19 @@ final class LDAPStoreConformanceTests: StoreConformanceTests, StoreConformanceCa
         super.tearDown()
     }
 
-    static func options(baseDN: String, server: SlapdServer) -> LDAPStoreOptions {
+    static func options(baseDN: String, server: SlapdServer, serverSideSorting: Bool = true) -> LDAPStoreOptions {
         LDAPStoreOptions(
-            url: server.url, bindDN: SlapdServer.adminDN, bindPassword: SlapdServer.adminPassword, baseDN: baseDN, poolSize: 8, timeout: 10)
+            url: server.url, bindDN: SlapdServer.adminDN, bindPassword: SlapdServer.adminPassword, baseDN: baseDN, poolSize: 8, timeout: 10,
+            serverSideSorting: serverSideSorting)
     }
 
     override func makeStore() throws -> any Store {
         let server = try XCTUnwrap(Self.server).get()
         opened += 1
         let base = "ou=\(name.filter { $0.isLetter || $0.isNumber })-\(opened),\(SlapdServer.suffix)"
-        return try LDAPStore(options: Self.options(baseDN: base, server: server))
+        let store = try LDAPStore(options: Self.options(baseDN: base, server: server))
+        XCTAssertTrue(store.serverSorts, "start-slapd.sh loads sssvlv: listings are sorted by the directory")
+        return store
     }
 
     override func reopen(_ store: any Store) throws -> any Store {

@@ -12,6 +12,7 @@ final class SlapdServer: @unchecked Sendable {
     let folder: URL
     let port: Int
     let schema: Bool
+    let extraArguments: [String]
     private(set) var pid: pid_t?
 
     var url: String { "ldap://127.0.0.1:\(port)/" }
@@ -21,11 +22,12 @@ final class SlapdServer: @unchecked Sendable {
     }
 
     /// `schema: false` starts a directory without the OpenIEC schema.
-    init(schema: Bool = true) throws {
+    init(schema: Bool = true, extraArguments: [String] = []) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("iec-slapd-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         port = try Self.freePort()
         self.schema = schema
+        self.extraArguments = extraArguments
         try start()
     }
 
@@ -37,9 +39,12 @@ final class SlapdServer: @unchecked Sendable {
     func start() throws {
         var arguments = [
             "--dir", folder.path, "--port", "\(port)", "--suffix", Self.suffix, "--admin-password", Self.adminPassword,
+            // Should this test process die before it stops the server, the server follows.
+            "--watch-pid", "\(getpid())",
         ]
         if !schema { arguments += ["--without-iec-schema"] }
-        let output = try run(Self.repositoryRoot.appendingPathComponent("deploy/ldap/start-slapd.sh").path, arguments)
+        arguments += extraArguments
+        let output = try Self.run(in: folder, Self.repositoryRoot.appendingPathComponent("deploy/ldap/start-slapd.sh").path, arguments)
         guard let pid = pid_t(output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw XCTSkip("start-slapd.sh printed no PID: \(output)")
         }
@@ -62,7 +67,7 @@ final class SlapdServer: @unchecked Sendable {
     /// Runs the script with posix_spawn and waitpid (Foundation's Process can miss
     /// the exit here), its output in files, not pipes: slapd, which it leaves
     /// running, would hold a pipe open.
-    private func run(_ path: String, _ arguments: [String]) throws -> String {
+    static func run(in folder: URL, _ path: String, _ arguments: [String]) throws -> String {
         let outputFile = folder.appendingPathComponent("script.out").path
         let errorFile = folder.appendingPathComponent("script.err").path
         var actions = posix_spawn_file_actions_t()

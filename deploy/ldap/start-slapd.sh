@@ -33,6 +33,10 @@ Options:
   --provider URL             another provider to replicate from (repeatable)
   --wait SECONDS             how long to wait for slapd to answer (default 20)
   --without-iec-schema       leave the OpenIEC schema out (to see iec-am's error)
+  --watch-pid PID            stop slapd (SIGTERM) once process PID has gone, e.g. a test run that crashed
+  --tls-cert FILE            PEM certificate (chain) for StartTLS and ldaps
+  --tls-key FILE             its PEM private key (with --tls-cert)
+  --ldaps-port N             also listen with ldaps:// on this loopback port (needs --tls-cert)
   --help                     this text
 USAGE
 }
@@ -43,6 +47,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="" PORT=3890 SUFFIX="dc=iec,dc=test" PASSWORD="" PASSWORD_FILE="" SERVER_ID="" WAIT=20
 PROVIDERS=()
 IEC_SCHEMA=1
+TLS_CERT="" TLS_KEY="" LDAPS_PORT="" WATCH_PID=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) DIR="${2:?--dir needs a value}"; shift 2 ;;
@@ -54,6 +59,10 @@ while [ $# -gt 0 ]; do
         --provider) PROVIDERS+=("${2:?--provider needs a value}"); shift 2 ;;
         --wait) WAIT="${2:?--wait needs a value}"; shift 2 ;;
         --without-iec-schema) IEC_SCHEMA=0; shift ;;
+        --tls-cert) TLS_CERT="${2:?--tls-cert needs a value}"; shift 2 ;;
+        --tls-key) TLS_KEY="${2:?--tls-key needs a value}"; shift 2 ;;
+        --ldaps-port) LDAPS_PORT="${2:?--ldaps-port needs a value}"; shift 2 ;;
+        --watch-pid) WATCH_PID="${2:?--watch-pid needs a value}"; shift 2 ;;
         --help|-h) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -67,6 +76,18 @@ if [ -n "$SERVER_ID" ]; then
     [[ "$SERVER_ID" =~ ^[0-9]+$ ]] && [ "$SERVER_ID" -ge 1 ] && [ "$SERVER_ID" -le 4095 ] || die "--server-id must be 1..4095"
 fi
 [ "${#PROVIDERS[@]}" -eq 0 ] || [ -n "$SERVER_ID" ] || die "--provider needs --server-id"
+if [ -n "$TLS_CERT$TLS_KEY" ]; then
+    [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ] || die "--tls-cert and --tls-key must both name readable PEM files"
+    TLS_CERT="$(cd "$(dirname "$TLS_CERT")" && pwd)/$(basename "$TLS_CERT")"
+    TLS_KEY="$(cd "$(dirname "$TLS_KEY")" && pwd)/$(basename "$TLS_KEY")"
+fi
+if [ -n "$WATCH_PID" ]; then
+    [[ "$WATCH_PID" =~ ^[0-9]+$ ]] && kill -0 "$WATCH_PID" 2>/dev/null || die "--watch-pid must name a running process"
+fi
+if [ -n "$LDAPS_PORT" ]; then
+    [ -n "$TLS_CERT" ] || die "--ldaps-port needs --tls-cert and --tls-key"
+    [[ "$LDAPS_PORT" =~ ^[0-9]+$ ]] && [ "$LDAPS_PORT" -ge 1 ] && [ "$LDAPS_PORT" -le 65535 ] || die "--ldaps-port must be 1..65535"
+fi
 for tool in slapd slapadd slappasswd ldapsearch; do
     command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool not found: install slapd and ldap-utils (scripts/bootstrap.sh)"
 done
@@ -103,6 +124,7 @@ pidfile         $PIDFILE
 argsfile        $DIR/slapd.args
 modulepath      /usr/lib/ldap
 moduleload      back_mdb
+moduleload      sssvlv
 loglevel        none
 sizelimit       unlimited
 timelimit       unlimited
@@ -111,6 +133,9 @@ sockbuf_max_incoming_auth 67108863
 CONF
     if [ -n "$SERVER_ID" ]; then
         printf 'moduleload      syncprov\nserverID        %s\n' "$SERVER_ID"
+    fi
+    if [ -n "$TLS_CERT" ]; then
+        printf 'TLSCertificateFile    %s\nTLSCertificateKeyFile %s\n' "$TLS_CERT" "$TLS_KEY"
     fi
 }
 
@@ -150,7 +175,12 @@ write_replication() {
     printf 'multiprovider on\noverlay syncprov\nsyncprov-checkpoint 100 10\n'
 }
 
-{ write_global; write_database; write_replication; } >"$CONF"
+# Server-side sorting (RFC 2891) of listings, with paged results; last in the stack.
+write_overlays() {
+    printf '\noverlay sssvlv\nsssvlv-max 64\nsssvlv-maxkeys 2\nsssvlv-maxperconn 16\n'
+}
+
+{ write_global; write_database; write_replication; write_overlays; } >"$CONF"
 chmod 600 "$CONF"
 
 # --- The suffix entry, made once, offline ---------------------------------------
@@ -167,7 +197,9 @@ if [ ! -f "$DIR/data/data.mdb" ]; then
 fi
 
 # --- Start, then wait until it answers ------------------------------------------
-slapd -f "$CONF" -h "$URL" </dev/null >/dev/null 2>"$DIR/slapd.log" || die "slapd did not start: $(tail -5 "$DIR/slapd.log")"
+LISTEN="$URL"
+[ -z "$LDAPS_PORT" ] || LISTEN="$URL ldaps://127.0.0.1:$LDAPS_PORT/"
+slapd -f "$CONF" -h "$LISTEN" </dev/null >/dev/null 2>"$DIR/slapd.log" || die "slapd did not start: $(tail -5 "$DIR/slapd.log")"
 deadline=$((SECONDS + WAIT))
 until [ -s "$PIDFILE" ] && ldapsearch -x -H "$URL" -b "" -s base -LLL -o nettimeout=1 namingContexts >/dev/null 2>&1; do
     if [ "$SECONDS" -ge "$deadline" ]; then
@@ -176,4 +208,19 @@ until [ -s "$PIDFILE" ] && ldapsearch -x -H "$URL" -b "" -s base -LLL -o nettime
     fi
     sleep 0.1
 done
-cat "$PIDFILE"
+SLAPD_PID="$(cat "$PIDFILE")"
+
+# A watcher that stops this slapd (only it: the PID and its config are checked)
+# once the watched process has gone. Detached, its output nowhere, so that
+# whoever reads our stdout sees it end.
+if [ -n "$WATCH_PID" ]; then
+    (
+        trap '' HUP
+        while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 "$SLAPD_PID" 2>/dev/null; do sleep 1; done
+        if tr '\0' ' ' <"/proc/$SLAPD_PID/cmdline" 2>/dev/null | grep -q -- "-f $CONF"; then
+            kill -TERM "$SLAPD_PID" 2>/dev/null || true
+        fi
+    ) </dev/null >/dev/null 2>&1 &
+    disown
+fi
+echo "$SLAPD_PID"

@@ -10,6 +10,7 @@ Only the PID start-slapd.sh printed is ever signalled.
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 import subprocess
@@ -46,7 +47,7 @@ class LDAPDirectory:
     def start(self) -> int:
         proc = subprocess.run(
             [str(START), "--dir", str(self.folder), "--port", str(self.port), "--suffix", SUFFIX,
-             "--admin-password-file", str(self.password_file)],
+             "--admin-password-file", str(self.password_file), "--watch-pid", str(os.getpid())],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
         if proc.returncode != 0:
             raise AssertionError(f"start-slapd.sh failed ({proc.returncode}): {proc.stderr}")
