@@ -185,17 +185,11 @@ class ReplicatedDirectory(LDAPDirectory):
             raise
         return first, second
 
-    def start(self) -> int:
-        from ldap_directory import START, SUFFIX
-        args = [str(START), "--dir", str(self.folder), "--port", str(self.port), "--suffix", SUFFIX,
-                "--admin-password-file", str(self.password_file), "--server-id", str(self.server_id)]
+    def extra_arguments(self) -> list[str]:
+        args = ["--server-id", str(self.server_id)]
         for url in self.providers:
             args += ["--provider", url]
-        proc = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0:
-            raise AssertionError(f"start-slapd.sh failed ({proc.returncode}): {proc.stderr}")
-        self.pid = int(proc.stdout.strip())
-        return self.pid
+        return args
 
 
 class Cluster:

@@ -47,12 +47,17 @@ class LDAPDirectory:
     def start(self) -> int:
         proc = subprocess.run(
             [str(START), "--dir", str(self.folder), "--port", str(self.port), "--suffix", SUFFIX,
-             "--admin-password-file", str(self.password_file), "--watch-pid", str(os.getpid())],
+             "--admin-password-file", str(self.password_file), "--watch-pid", str(os.getpid()),
+             *self.extra_arguments()],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
         if proc.returncode != 0:
             raise AssertionError(f"start-slapd.sh failed ({proc.returncode}): {proc.stderr}")
         self.pid = int(proc.stdout.strip())
         return self.pid
+
+    def extra_arguments(self) -> list[str]:
+        """More start-slapd.sh options, for subclasses (replication)."""
+        return []
 
     def stop(self) -> None:
         if self.pid is None:
