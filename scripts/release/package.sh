@@ -58,7 +58,7 @@ needed_of() { readelf -d "$@" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | s
 packages_for() {
     local so pkg
     for so in "$@"; do
-        pkg="$(chroot "$SYSROOT" dpkg -S "*/$so" 2>/dev/null | cut -d: -f1 | tr ',' '\n' | tr -d ' ' \
+        pkg="$(chroot "$SYSROOT" dpkg -S "*/$so" 2>/dev/null | grep -v '^diversion by' | cut -d: -f1 | tr ',' '\n' | tr -d ' ' \
                | grep -v -- '-dev$' | grep -v '^libc6-.*cross' | sort -u | head -n 1)"
         [ -n "$pkg" ] || die "no Debian package in $SYSROOT holds $so"
         echo "$pkg"
