@@ -48,6 +48,9 @@ else
 fi
 for f in iecutil iecservice iec-am libiecclient.so; do
     readelf -h "$STAGE/bin/$f" | grep -q "Machine:.*$machine" || die "$f is not an $ARCH binary"
+    if readelf -lW "$STAGE/bin/$f" | grep -E '^ +LOAD' | grep -q 'RWE'; then
+        die "$f has a writable and executable LOAD segment"
+    fi
     if needed="$(readelf -d "$STAGE/bin/$f" | grep -o 'Shared library: \[libswift[^]]*\]\|Shared library: \[libFoundation[^]]*\]\|Shared library: \[libdispatch[^]]*\]')"; then
         die "$f needs the Swift runtime: $needed (build it with --static-swift-stdlib)"
     fi
