@@ -50,10 +50,14 @@ else
     mount_chroot "$tree"
     trap 'umount_chroot "$tree"' EXIT
     say "$(in_tree "$tree" swift --version 2>&1 | head -n 1) (under $qemu)"
+    # Debian 13's ld.bfd puts everything in one read-write-execute LOAD segment for
+    # these links ("LOAD segment with RWX permissions"); -z separate-code gives the
+    # usual R / R+X / RW split.
+    link=(-Xlinker -z -Xlinker separate-code)
     for product in $PRODUCTS; do
         say "swift build --product $product ($(( $(date +%s) - start )) s so far)"
         in_tree "$tree" sh -c 'cd /openiec/src && exec swift build "$@" --scratch-path /openiec/build-release -c release --static-swift-stdlib' \
-            sh "${jobs[@]}" --product "$product" >&2
+            sh "${jobs[@]}" "${link[@]}" --product "$product" >&2
     done
     bin="$tree$(in_tree "$tree" sh -c 'cd /openiec/src && swift build --scratch-path /openiec/build-release -c release --show-bin-path')"
     sysroot="$tree"

@@ -48,6 +48,9 @@ else
 fi
 for f in iecutil iecservice iec-am libiecclient.so; do
     readelf -h "$STAGE/bin/$f" | grep -q "Machine:.*$machine" || die "$f is not an $ARCH binary"
+    if readelf -lW "$STAGE/bin/$f" | grep -E '^ +LOAD' | grep -q 'RWE'; then
+        die "$f has a writable and executable LOAD segment"
+    fi
     if needed="$(readelf -d "$STAGE/bin/$f" | grep -o 'Shared library: \[libswift[^]]*\]\|Shared library: \[libFoundation[^]]*\]\|Shared library: \[libdispatch[^]]*\]')"; then
         die "$f needs the Swift runtime: $needed (build it with --static-swift-stdlib)"
     fi
@@ -58,7 +61,7 @@ needed_of() { readelf -d "$@" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | s
 packages_for() {
     local so pkg
     for so in "$@"; do
-        pkg="$(chroot "$SYSROOT" dpkg -S "*/$so" 2>/dev/null | cut -d: -f1 | tr ',' '\n' | tr -d ' ' \
+        pkg="$(chroot "$SYSROOT" dpkg -S "*/$so" 2>/dev/null | grep -v '^diversion by' | cut -d: -f1 | tr ',' '\n' | tr -d ' ' \
                | grep -v -- '-dev$' | grep -v '^libc6-.*cross' | sort -u | head -n 1)"
         [ -n "$pkg" ] || die "no Debian package in $SYSROOT holds $so"
         echo "$pkg"

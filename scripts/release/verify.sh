@@ -50,6 +50,7 @@ cleanup() {
         fi
     done
     [ -d "$TREE" ] && umount_chroot "$TREE"
+    return 0
 }
 trap cleanup EXIT
 [ -d "$TREE" ] && umount_chroot "$TREE"
@@ -110,8 +111,9 @@ run sh -c 'cd /root/Downloads/iec-service && ./install.sh' | tee "$WORK/install.
 start_line="$(sed -n 's/^    \(.*iecservice .*\) &$/\1/p' "$WORK/install.out")"
 [ -n "$start_line" ] || die "install.sh printed no start line"
 say "no systemd in a chroot: starting iecservice as install.sh says: $start_line"
+# chroot execs env, which execs iecservice: $! is the daemon itself (not a subshell)
 # shellcheck disable=SC2086
-in_tree "$TREE" $start_line >"$WORK/iecservice.out" 2>&1 &
+chroot "$TREE" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 $start_line >"$WORK/iecservice.out" 2>&1 &
 PIDS+=($!)
 GWLOG="$TREE/var/opt/iec/iecservice.log"
 ok=0
