@@ -182,11 +182,14 @@ extension SQLiteStore {
     }
 
     /// The identity and every descendant, found by parent links (?1 realm, ?2 id, ?3 the depth limit).
-    private static let subtree = """
+    /// `CROSS JOIN` keeps `subtree` the outer loop, so each step is one search of
+    /// `identities_by_parent` on (realm, parent_id): SQLite 3.46 (Debian 13) otherwise
+    /// puts `child` outside and walks the whole realm's part of the index every step.
+    static let subtree = """
         WITH RECURSIVE subtree (id, depth) AS (
             SELECT id, 0 FROM identities WHERE realm = ?1 AND id = ?2
             UNION ALL
-            SELECT child.id, subtree.depth + 1 FROM subtree JOIN identities AS child ON child.realm = ?1 AND child.parent_id = subtree.id
+            SELECT child.id, subtree.depth + 1 FROM subtree CROSS JOIN identities AS child ON child.realm = ?1 AND child.parent_id = subtree.id
             WHERE subtree.depth < ?3
         )
         """

@@ -359,12 +359,7 @@ COMMIT;
             try $0.query(
                 """
                 EXPLAIN QUERY PLAN
-                WITH RECURSIVE subtree (id, depth) AS (
-                    SELECT id, 0 FROM identities WHERE realm = ?1 AND id = ?2
-                    UNION ALL
-                    SELECT child.id, subtree.depth + 1 FROM subtree JOIN identities AS child ON child.realm = ?1 AND child.parent_id = subtree.id
-                    WHERE subtree.depth < ?3
-                )
+                \(SQLiteStore.subtree)
                 DELETE FROM identities WHERE realm = ?1 AND id IN (SELECT id FROM subtree)
                 """, [.text("edge"), .text("gw"), .int(100)]
             ) { try $0.text(3) }
