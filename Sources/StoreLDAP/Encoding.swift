@@ -75,19 +75,13 @@ enum Encoding {
     static func value(_ attribute: String, _ text: String) -> (String, [[UInt8]]) { (attribute, [Array(text.utf8)]) }
 }
 
-/// JSON values as attribute text: what goes in must come out equal, so values
-/// the text cannot carry (non-finite numbers, nesting the parser refuses) are
-/// rejected on the way in with `invalidValue`.
+/// JSON values as attribute text: `StoredJSON.text` in (which rejects what
+/// would not read back equal), `JSONValue.parse` out.
 enum JSONText {
-    static let maxDepth = 64
+    static var maxDepth: Int { StoredJSON.maxDepth }
 
     static func text(_ value: JSONValue, field: String, maxBytes: Int) throws -> String {
-        try check(value, field: field, depth: 0)
-        let text = value.serialized()
-        guard text.utf8.count <= maxBytes else {
-            throw StoreError(.invalidValue, "\(field) is \(text.utf8.count) bytes of JSON, over the limit of \(maxBytes)")
-        }
-        return text
+        try StoredJSON.text(value, field: field, maxBytes: maxBytes)
     }
 
     static func parse(_ bytes: [UInt8]?, _ what: String) throws -> JSONValue {
@@ -96,21 +90,6 @@ enum JSONText {
             return try JSONValue.parse(bytes, limits: JSONParseLimits(maxBytes: Int.max, maxDepth: maxDepth + 2))
         } catch let error as JSONParseError {
             throw StoreError(.internalFailure, "stored \(what) is unreadable JSON at byte \(error.offset)")
-        }
-    }
-
-    private static func check(_ value: JSONValue, field: String, depth: Int) throws {
-        switch value {
-        case .double(let number) where !number.isFinite:
-            throw StoreError(.invalidValue, "\(field) holds a number that is not finite")
-        case .array(let elements):
-            guard depth < maxDepth else { throw StoreError(.invalidValue, "\(field) is nested deeper than \(maxDepth)") }
-            for element in elements { try check(element, field: field, depth: depth + 1) }
-        case .object(let members):
-            guard depth < maxDepth else { throw StoreError(.invalidValue, "\(field) is nested deeper than \(maxDepth)") }
-            for member in members.values { try check(member, field: field, depth: depth + 1) }
-        default:
-            break
         }
     }
 }

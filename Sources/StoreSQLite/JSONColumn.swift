@@ -2,23 +2,13 @@ internal import SQLiteKit
 import IECJSON
 import Store
 
-/// JSON values as column text: `JSONValue.serialized()` in, `JSONValue.parse` out.
-///
-/// What goes in must come out equal, so values the text form cannot carry
-/// (NaN and infinite numbers, which serialise as `null`) and values the parser
-/// would refuse (too deep, too long) are rejected on the way in with
-/// `invalidValue`, never silently changed.
+/// JSON values as column text: `StoredJSON.text` in (which rejects what would
+/// not read back equal), `JSONValue.parse` out.
 enum JSONColumn {
-    /// Nesting the parser accepts; checked on write so that every stored value reads back.
-    static let maxDepth = 64
+    static var maxDepth: Int { StoredJSON.maxDepth }
 
     static func text(_ value: JSONValue, field: String, maxBytes: Int) throws -> String {
-        try check(value, field: field, depth: 0)
-        let text = value.serialized()
-        guard text.utf8.count <= maxBytes else {
-            throw StoreError(.invalidValue, "\(field) is \(text.utf8.count) bytes of JSON, over the limit of \(maxBytes)")
-        }
-        return text
+        try StoredJSON.text(value, field: field, maxBytes: maxBytes)
     }
 
     static func optionalText(_ value: JSONValue?, field: String, maxBytes: Int) throws -> SQLValue {
@@ -48,18 +38,4 @@ enum JSONColumn {
         }
     }
 
-    private static func check(_ value: JSONValue, field: String, depth: Int) throws {
-        switch value {
-        case .double(let number) where !number.isFinite:
-            throw StoreError(.invalidValue, "\(field) holds a number that is not finite")
-        case .array(let elements):
-            guard depth < maxDepth else { throw StoreError(.invalidValue, "\(field) is nested deeper than \(maxDepth)") }
-            for element in elements { try check(element, field: field, depth: depth + 1) }
-        case .object(let members):
-            guard depth < maxDepth else { throw StoreError(.invalidValue, "\(field) is nested deeper than \(maxDepth)") }
-            for member in members.values { try check(member, field: field, depth: depth + 1) }
-        default:
-            break
-        }
-    }
 }
