@@ -38,6 +38,8 @@ final class AMConfigurationTests: XCTestCase {
         XCTAssertEqual(full.effectivePublicURL, "https://am.example.com")
         XCTAssertEqual(full.failedLoginLimit, 3)
         XCTAssertFalse(full.accessLog)
+        XCTAssertEqual(empty.trustedProxies, [], "no proxy is trusted unless named")
+        XCTAssertEqual(try parse(#"{"server": {"trusted_proxies": ["10.0.0.5", "::1"]}}"#).trustedProxies, ["10.0.0.5", "::1"])
     }
 
     func testBadFilesNameTheKey() {
@@ -49,6 +51,9 @@ final class AMConfigurationTests: XCTestCase {
         expectError(#"{"logging": {"level": "loud"}}"#, path: "logging.level", containing: "one of")
         expectError(#"{"store": {"sqlite": {"path": 5}}}"#, path: "store.sqlite.path", containing: "string")
         expectError(#"{"security": {"cookie_name": "a b"}}"#, path: "security.cookie_name", containing: "letters")
+        expectError(#"{"server": {"trusted_proxies": ["10.0.0.5", "nginx.local"]}}"#, path: "server.trusted_proxies[1]",
+                    containing: "IPv4 or IPv6 address")
+        expectError(#"{"server": {"trusted_proxies": "10.0.0.5"}}"#, path: "server.trusted_proxies", containing: "array")
         expectError(#"{"unknown": true}"#, path: "unknown", containing: "unknown key")
         expectError(#"[]"#, path: "", containing: "JSON object")
         expectError(#"{"server": "#, path: "", containing: "invalid JSON")
