@@ -121,7 +121,7 @@ let package = Package(
         .executableTarget(name: "iec-sdk-examples", dependencies: ["IECClient", "IECJSON"], path: "examples/swift", swiftSettings: swiftSettings),
         // bench/'s load driver: SDK clients against iecservice, and the identity store at scale.
         .executableTarget(
-            name: "iec-bench", dependencies: ["IECClient", "StoreSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
+            name: "iec-bench", dependencies: ["IECCLI", "IECClient", "StoreSQLite", "Store", "IECJSON"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IECClientTests", dependencies: ["IECClient", "Messaging", "IECCrypto", "IECJSON", "IECLog", "IECConfig", "IECGatewayStore"],
             swiftSettings: swiftSettings),

@@ -1,4 +1,4 @@
-internal import Glibc
+internal import IECCLI
 internal import IECJSON
 
 /// The command line of `iec-bench`: `gateway ...` or `store ...`, options as `--name value`.
@@ -85,8 +85,5 @@ func integer(_ options: [String: String], _ name: String, default value: Int) th
     return number
 }
 
-/// A line on standard error.
-func warn(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
-}
+/// Text on standard error (IECCLI's console: whole writes, EINTR retried).
+func warn(_ text: String) { TerminalConsole().writeError(text) }
